@@ -1,0 +1,6 @@
+/** The policy set deployed by PolicySet: every file of policies/, in a stable order. */
+import type { PolicyManifest } from "./schema";
+import { policies as backend } from "./backend";
+import { policies as defaultTestApp } from "./default-test-app";
+
+export const policies: readonly PolicyManifest[] = [...defaultTestApp, ...backend];
