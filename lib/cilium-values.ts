@@ -178,27 +178,26 @@ function resolve(a: CiliumValuesArgs): Resolved {
  * the overrides at once. The result does not depend on anything but `args` (same input, same values).
  */
 export function buildCiliumValues(args: CiliumValuesArgs): CiliumValues {
-    const r = resolve(args);
-    const argProblems = checkArgs(r, args);
-    if (argProblems.length > 0) throw new CiliumValuesError(argProblems);
-    const base = baseValues(r);
-    const merged = deepMerge(base, r.overrides) as CiliumValues;
-    const problems = checkInvariants(r, merged);
-    if (problems.length > 0) throw new CiliumValuesError(problems);
-    return merged;
+    return build(args, undefined);
 }
 
 /**
  * Builds the values and, when `chartDir` is given, checks them against that chart's `values.schema.json`
- * (see lib/chart-schema.ts); throws {@link CiliumValuesError} with every problem of both steps.
+ * (see lib/chart-schema.ts); throws {@link CiliumValuesError} with every problem of both steps at once.
  */
 export function buildAndValidateCiliumValues(args: CiliumValuesArgs, chartDir?: string): CiliumValues {
-    const values = buildCiliumValues(args);
-    if (chartDir !== undefined) {
-        const problems = loadChartValidator(chartDir).validate(values, { settingPrefix: OVR });
-        if (problems.length > 0) throw new CiliumValuesError(problems);
-    }
-    return values;
+    return build(args, chartDir);
+}
+
+function build(args: CiliumValuesArgs, chartDir: string | undefined): CiliumValues {
+    const r = resolve(args);
+    const argProblems = checkArgs(r, args);
+    if (argProblems.length > 0) throw new CiliumValuesError(argProblems);
+    const merged = deepMerge(baseValues(r), r.overrides) as CiliumValues;
+    const problems = checkInvariants(r, merged);
+    if (chartDir !== undefined) problems.push(...loadChartValidator(chartDir).validate(merged, { settingPrefix: OVR }));
+    if (problems.length > 0) throw new CiliumValuesError(problems);
+    return merged;
 }
 
 /** The port of the chart's `hubble-relay` Service: 443 with relay TLS, 80 without (templates/hubble-relay/service.yaml). */
