@@ -4,6 +4,9 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
 import { ConfigError, parseConfig, type StackConfig } from "../config";
 import { ARTEFACT_KINDS, artefactsToYaml, renderArtefacts } from "../lib/artefacts";
+import { hasErrors } from "../lib/policy-checks";
+import { checkPolicyFiles, formatFindings } from "../lib/policy-files";
+import { checkStack, policyCheckContext } from "../lib/stack-plan";
 import { CliError, display, locateStack, readStackConfig } from "./stack-file";
 
 interface SourceOptions {
@@ -14,7 +17,7 @@ interface SourceOptions {
 }
 
 /** Reads and parses the selected stack file; throws CliError or ConfigError. */
-function load(o: SourceOptions): { cfg: StackConfig; shown: string } {
+function load(o: SourceOptions): { cfg: StackConfig; shown: string; projectDir: string } {
   const cwd = process.cwd();
   if (o.config === undefined && o.stack === undefined) throw new CliError("give --config FILE or --stack NAME", 2);
   const src = locateStack({ ...o, cwd });
@@ -22,7 +25,7 @@ function load(o: SourceOptions): { cfg: StackConfig; shown: string } {
   const raw = readStackConfig(src.file, shown);
   try {
     const cfg = parseConfig(raw, { projectDir: src.projectDir, checkFiles: o.fileChecks, plaintextSecrets: "refuse" });
-    return { cfg, shown };
+    return { cfg, shown, projectDir: src.projectDir };
   } catch (e) {
     if (e instanceof ConfigError) throw new CliError(`${shown}: ${e.message}`);
     throw e;
@@ -43,10 +46,34 @@ export function buildProgram(): Command {
     .exitOverride()
     .showHelpAfterError("(run with --help for usage)");
 
-  sourceOptions(program.command("check").description("validate a stack's config as `pulumi preview` would")).action((o: SourceOptions) => {
-    const { cfg, shown } = load(o);
-    process.stdout.write(`ok: ${shown} (${cfg.environment}, ${cfg.cluster.mode})\n`);
-  });
+  sourceOptions(program.command("check").description("validate a stack's config and policies as `pulumi preview` would"))
+    .option("--policies <paths...>", "raw CNP/CCNP YAML files or directories to check (in the stack's context when one is given)")
+    .action((o: SourceOptions & { policies?: string[] }) => {
+      if (o.config === undefined && o.stack === undefined && o.policies === undefined) {
+        throw new CliError("give --config FILE, --stack NAME and/or --policies PATH...", 2);
+      }
+      const problems: string[] = [];
+      let cfg: StackConfig | undefined;
+      if (o.config !== undefined || o.stack !== undefined) {
+        const loaded = load(o);
+        cfg = loaded.cfg;
+        const result = checkStack(cfg, loaded.projectDir, { checkFiles: o.fileChecks });
+        for (const w of result.warnings) process.stderr.write(`warning: ${w}\n`);
+        if (result.errors.length > 0) {
+          problems.push(`${loaded.shown}: ${result.errors.length} problem${result.errors.length === 1 ? "" : "s"}:\n${result.errors.map((e) => `  - ${e}`).join("\n")}`);
+        } else {
+          process.stdout.write(`ok: ${loaded.shown} (${cfg.environment}, ${cfg.cluster.mode})\n`);
+        }
+      }
+      if (o.policies !== undefined) {
+        const ctx = cfg ? policyCheckContext(cfg, { l7Proxy: true }) : {};
+        // Raw files are checked against the cluster's CIDRs, not against the demo's declared workloads.
+        const findings = checkPolicyFiles(o.policies, { ...ctx, workloads: undefined });
+        process.stdout.write(`${formatFindings(findings)}\n`);
+        if (hasErrors(findings)) problems.push(`policies: ${findings.filter((f) => f.severity === "error").length} error(s) in ${o.policies.join(" ")}`);
+      }
+      if (problems.length > 0) throw new CliError(problems.join("\n"));
+    });
 
   const kinds = ARTEFACT_KINDS.map((k) => k.kind);
   sourceOptions(program.command("render").description("print every artefact the stack would send, as YAML, secrets redacted"))

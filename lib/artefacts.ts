@@ -4,7 +4,9 @@
 // and is printed as "[secret]".
 import { Document, isScalar, visit } from "yaml";
 import type { StackConfig } from "../config";
+import { buildCiliumValues } from "./cilium-values";
 import { REDACTED, Secret } from "./secret";
+import { ciliumValuesArgs, stackPolicies } from "./stack-plan";
 
 /** One object the stack sends. */
 export interface Artefact {
@@ -25,8 +27,24 @@ export interface ArtefactKind {
   readonly render: (cfg: StackConfig) => readonly Artefact[];
 }
 
-/** Every registered kind, in render order. Add an entry per renderer (none exists yet). */
-export const ARTEFACT_KINDS: readonly ArtefactKind[] = [];
+/** Every registered kind, in render order. Add an entry per renderer. */
+export const ARTEFACT_KINDS: readonly ArtefactKind[] = [
+  {
+    kind: "cilium-values",
+    description: "the Helm values of the Cilium release",
+    render: (cfg) => [{ kind: "cilium-values", name: "kube-system/cilium", content: buildCiliumValues(ciliumValuesArgs(cfg)) }],
+  },
+  {
+    kind: "policies",
+    description: "the CiliumNetworkPolicy / CiliumClusterwideNetworkPolicy manifests",
+    render: (cfg) =>
+      stackPolicies(cfg).map((m) => ({
+        kind: "policies",
+        name: `${m.kind} ${"namespace" in m.metadata && m.metadata.namespace ? `${m.metadata.namespace}/` : ""}${m.metadata.name}`,
+        content: m,
+      })),
+  },
+];
 
 /** Renders every kind (or only `only`), in registry order. Throws on an unknown kind. */
 export function renderArtefacts(cfg: StackConfig, only?: string, kinds: readonly ArtefactKind[] = ARTEFACT_KINDS): Artefact[] {
