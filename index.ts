@@ -1,0 +1,102 @@
+// The microseg program: reads the stack config once, wires the components, exports the outputs.
+import * as fs from "node:fs";
+import * as pulumi from "@pulumi/pulumi";
+import { Cilium } from "./components/cilium/cilium";
+import { RelayNodePort } from "./components/cilium/relay-node-port";
+import { ExistingCluster, type ClusterAccess } from "./components/cluster/existing-cluster";
+import { StackRecord } from "./components/environment/stack-record";
+import { ConfigError, endpointHostPort, parseConfig, resolveConfigPath, type StackConfig } from "./config";
+import { ciliumChart, ciliumValuesArgs } from "./lib/stack-plan";
+
+const NAMESPACE = "microseg:";
+
+/** The `microseg:*` keys of the stack's config, without the namespace; structured values arrive as JSON. */
+function rawConfig(): Record<string, unknown> {
+    const raw: Record<string, unknown> = {};
+    for (const [key, value] of Object.entries(pulumi.runtime.allConfig())) {
+        if (!key.startsWith(NAMESPACE)) continue;
+        let parsed: unknown = value;
+        try {
+            parsed = JSON.parse(value);
+        } catch {
+            // a plain string scalar
+        }
+        raw[key.slice(NAMESPACE.length)] = parsed;
+    }
+    return raw;
+}
+
+function loadConfig(): StackConfig {
+    try {
+        return parseConfig(rawConfig(), { projectDir: __dirname });
+    } catch (e) {
+        // RunError: the engine prints the message alone, without a stack trace, and preview stops here.
+        if (e instanceof ConfigError) throw new pulumi.RunError(`microseg: the stack config is invalid.\n${e.message}`);
+        throw e;
+    }
+}
+
+function cluster(cfg: StackConfig): ClusterAccess {
+    const c = cfg.cluster;
+    switch (c.mode) {
+        case "existing": {
+            const kubeconfig = c.kubeconfig !== undefined
+                ? pulumi.secret(c.kubeconfig.reveal())
+                : pulumi.secret(fs.readFileSync(resolveConfigPath(c.kubeconfigPath!, __dirname), "utf8"));
+            return new ExistingCluster("cluster", {
+                kubeconfig,
+                context: c.context,
+                controlPlaneEndpoint: endpointHostPort(cfg),
+                nodeAddresses: c.nodeAddresses.length > 0 ? c.nodeAddresses : undefined,
+            });
+        }
+        case "kubeadm":
+            throw new pulumi.RunError(
+                "microseg: cluster.mode \"kubeadm\" is not available yet in this version (issue #4: KubeadmCluster). " +
+                    "Use mode \"existing\" with the kubeconfig of a cluster you built, or the local lab stack.",
+            );
+        default: {
+            const never: never = c;
+            throw new Error(`unknown cluster mode ${JSON.stringify(never)}`);
+        }
+    }
+}
+
+const cfg = loadConfig();
+const k8sCluster = cluster(cfg);
+const onCluster = { provider: k8sCluster.provider };
+
+const cilium = new Cilium("cilium", { values: ciliumValuesArgs(cfg), chart: ciliumChart(cfg, __dirname) }, onCluster);
+
+const relay = cfg.hubble.relay.expose
+    ? new RelayNodePort("hubble-relay", {
+          nodePort: cfg.hubble.relay.nodePort,
+          servicePort: cilium.relayServicePort,
+          tls: cfg.hubble.relay.tls,
+          nodeAddress: k8sCluster.nodeAddresses.apply((a) => a[0] ?? endpointHostPort(cfg).host),
+          releaseStatus: cilium.releaseStatus,
+          uiNodePort: cfg.hubble.ui.expose ? cfg.hubble.ui.nodePort : undefined,
+      }, { ...onCluster, dependsOn: [cilium] })
+    : undefined;
+
+if (cfg.hubble.relay.expose && !cfg.hubble.relay.tls) {
+    pulumi.log.warn("hubble.relay: exposed WITHOUT TLS (insecure: true): anyone who reaches a node can read every flow.");
+}
+
+new StackRecord("stack-record", {
+    environment: cfg.environment,
+    data: { ciliumChartVersion: cfg.cilium.version },
+}, onCluster);
+
+export const environment = cfg.environment;
+export const clusterMode = cfg.cluster.mode;
+export const kubeconfig = k8sCluster.kubeconfig;
+export const apiEndpoint = k8sCluster.apiEndpoint.apply((e) => `${e.host}:${e.port}`);
+export const ciliumVersion = cilium.chartVersion;
+export const ciliumReleaseStatus = cilium.releaseStatus;
+export const hubbleRelayAddress = relay?.relayAddress;
+export const hubbleConfigCommands = relay?.hubbleConfigCommands;
+export const hubbleCaCert = relay?.caCert;
+export const hubbleClientCert = relay?.clientCert;
+export const hubbleClientKey = relay?.clientKey;
+export const hubbleUiUrl = relay?.uiUrl;

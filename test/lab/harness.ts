@@ -1,0 +1,73 @@
+// Shared plumbing of the lab tests: the engine's environment, a throwaway copy of the project per test
+// stack (so stack files never land in the work tree), and kubectl against the lab's kube-apiserver.
+import { execFileSync, spawnSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { LocalWorkspace, Stack } from "@pulumi/pulumi/automation";
+
+export const repoRoot = path.resolve(__dirname, "..", "..");
+
+/** The variables `lab/engine-env.sh` exports (PATH, PULUMI_HOME, backend, passphrase), read by sourcing it. */
+export function engineEnv(): Record<string, string> {
+    const out = execFileSync("bash", ["-c", `source lab/engine-env.sh >/dev/null && env -0`], {
+        cwd: repoRoot,
+        encoding: "utf8",
+    });
+    const env: Record<string, string> = {};
+    for (const entry of out.split("\0")) {
+        const i = entry.indexOf("=");
+        if (i > 0) env[entry.slice(0, i)] = entry.slice(i + 1);
+    }
+    return env;
+}
+
+/** The lab's `.lab/env` as a map (KUBECONFIG, LAB_APISERVER_URL, ...); throws when the lab is not up. */
+export function labEnv(): Record<string, string> {
+    const file = path.join(repoRoot, ".lab", "env");
+    if (!fs.existsSync(file)) throw new Error(`the lab is not up (${file} is missing): run bash lab/up.sh`);
+    const env: Record<string, string> = {};
+    for (const line of fs.readFileSync(file, "utf8").split("\n")) {
+        const m = /^(?:export\s+)?([A-Z0-9_]+)=(.*)$/.exec(line.trim());
+        if (m) env[m[1]] = m[2].replace(/^["']|["']$/g, "");
+    }
+    return env;
+}
+
+const projectEntries = ["Pulumi.yaml", "package.json", "tsconfig.json", "index.ts", "config.ts", "components", "policies", "lib"];
+
+/** A copy of the program in a temp dir with node_modules linked, so each test owns its stack files. */
+export function copyProject(): string {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "microseg-lab-"));
+    for (const entry of projectEntries) {
+        const from = path.join(repoRoot, entry);
+        if (fs.existsSync(from)) fs.cpSync(from, path.join(dir, entry), { recursive: true });
+    }
+    fs.symlinkSync(path.join(repoRoot, "node_modules"), path.join(dir, "node_modules"));
+    return dir;
+}
+
+/** A fresh stack of a fresh project copy, on the lab's file backend. */
+export async function newLabStack(prefix: string): Promise<{ stack: Stack; workDir: string; cleanup: () => Promise<void> }> {
+    const workDir = copyProject();
+    const stackName = `${prefix}-${process.pid}-${Date.now().toString(36)}`;
+    const ws = await LocalWorkspace.create({ workDir, envVars: engineEnv() });
+    const stack = await Stack.create(stackName, ws);
+    const cleanup = async () => {
+        try {
+            await stack.destroy({ color: "never" });
+        } finally {
+            await ws.removeStack(stackName, { force: true } as never).catch(() => undefined);
+            fs.rmSync(workDir, { recursive: true, force: true });
+        }
+    };
+    return { stack, workDir, cleanup };
+}
+
+/** kubectl from the lab, against the lab's kube-apiserver. */
+export function kubectl(...args: string[]): { status: number; stdout: string; stderr: string } {
+    const env = labEnv();
+    const bin = path.join(repoRoot, ".lab", "bin", "kubectl");
+    const r = spawnSync(bin, args, { env: { ...process.env, KUBECONFIG: env.KUBECONFIG }, encoding: "utf8" });
+    return { status: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+}
