@@ -1,0 +1,106 @@
+// The real program (index.ts) on the real engine against the local lab, through the Automation API:
+// create, a no-op re-run, a bad config that fails preview and leaves state alone, and destroy.
+// Needs: the engine (lab/build-engine.sh) and a running lab (lab/up.sh); test/run.sh provides both.
+import assert from "node:assert/strict";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { after, before, describe, it } from "node:test";
+import { parse as parseYaml, stringify as toYaml } from "yaml";
+import type { Stack } from "@pulumi/pulumi/automation";
+import { kubectl, labEnv, newLabStack, repoRoot } from "./harness";
+
+/** Pulumi.lab.yaml with its relative paths made absolute, for a stack living in a temp copy of the project. */
+function labStackConfig(): Record<string, unknown> {
+    const doc = parseYaml(fs.readFileSync(path.join(repoRoot, "Pulumi.lab.yaml"), "utf8")) as { config: Record<string, any> };
+    const config = structuredClone(doc.config);
+    config["microseg:cluster"].kubeconfigPath = labEnv().KUBECONFIG;
+    config["microseg:cilium"].chart.path = path.resolve(repoRoot, config["microseg:cilium"].chart.path);
+    return config;
+}
+
+function changes(summary: { resourceChanges?: Record<string, number> }): Record<string, number> {
+    const c = { ...(summary.resourceChanges ?? {}) };
+    delete c.same;
+    return c;
+}
+
+describe("lab stack on the real engine", { timeout: 20 * 60_000 }, () => {
+    let stack: Stack;
+    let workDir: string;
+    let cleanup: () => Promise<void>;
+
+    before(async () => {
+        ({ stack, workDir, cleanup } = await newLabStack("labtest"));
+        fs.writeFileSync(path.join(workDir, `Pulumi.${stack.name}.yaml`), toYaml({ config: labStackConfig() }));
+    });
+    after(async () => {
+        await cleanup?.();
+    });
+
+    it("up creates the stack record, the Cilium release and the relay NodePort in the kube-apiserver", async () => {
+        const result = await stack.up({ color: "never" });
+        assert.equal(result.summary.result, "succeeded");
+        assert.ok((result.summary.resourceChanges?.create ?? 0) >= 5, JSON.stringify(result.summary.resourceChanges));
+
+        const record = kubectl("-n", "kube-system", "get", "configmap", "microseg-stack", "-o", "json");
+        assert.equal(record.status, 0, record.stderr);
+        const data = JSON.parse(record.stdout).data;
+        assert.equal(data.environment, "lab");
+        assert.equal(data.stack, stack.name);
+
+        const svc = kubectl("-n", "kube-system", "get", "service", "hubble-relay", "-o", "json");
+        assert.equal(svc.status, 0, svc.stderr);
+        const spec = JSON.parse(svc.stdout).spec;
+        assert.equal(spec.type, "NodePort");
+        assert.deepEqual(spec.ports.map((p: { nodePort: number }) => p.nodePort), [31245]);
+
+        const ds = kubectl("-n", "kube-system", "get", "daemonset", "cilium", "-o", "jsonpath={.status.numberReady}/{.status.desiredNumberScheduled}");
+        assert.equal(ds.status, 0, ds.stderr);
+        assert.equal(ds.stdout, `${labEnv().LAB_NODE_COUNT}/${labEnv().LAB_NODE_COUNT}`);
+
+        assert.equal(result.outputs.hubbleRelayAddress?.value, "127.0.0.1:31245");
+        assert.equal(result.outputs.hubbleConfigCommands?.value[0], "hubble config set relay-address 127.0.0.1:31245");
+        assert.equal(result.outputs.kubeconfig?.secret, true);
+        assert.equal(result.outputs.hubbleClientKey?.secret, true);
+    });
+
+    it("a second up changes nothing", async () => {
+        const result = await stack.up({ color: "never" });
+        assert.deepEqual(changes(result.summary), {});
+    });
+
+    it("keeps secrets out of the state in plain text", async () => {
+        const state = JSON.stringify(await stack.exportStack());
+        const kubeconfig = parseYaml(fs.readFileSync(labEnv().KUBECONFIG, "utf8")) as { users: { user: Record<string, string> }[] };
+        const clientKey = kubeconfig.users[0]!.user["client-key-data"]!;
+        assert.ok(clientKey.length > 100);
+        assert.ok(!state.includes(clientKey), "the kubeconfig's client key is in the state in plain text");
+        assert.ok(!state.includes("BEGIN RSA PRIVATE KEY") && !state.includes("BEGIN EC PRIVATE KEY") && !state.includes("BEGIN PRIVATE KEY"));
+    });
+
+    it("a bad config fails preview with its message and leaves the state as it was", async () => {
+        const before = (await stack.exportStack()).deployment.resources.map((r: { urn: string }) => r.urn).sort();
+        await stack.setConfig("microseg:hubble", { value: JSON.stringify({ relay: { nodePort: 4245 } }) });
+        await assert.rejects(stack.preview({ color: "never" }), (e: Error) => {
+            assert.match(e.message, /hubble\.relay\.nodePort: outside cluster\.serviceNodePortRange "30000-32767" \(4245\)/);
+            return true;
+        });
+        await assert.rejects(stack.up({ color: "never" }));
+        const afterUrns = (await stack.exportStack()).deployment.resources.map((r: { urn: string }) => r.urn).sort();
+        assert.deepEqual(afterUrns, before);
+        await stack.removeConfig("microseg:hubble");
+        fs.writeFileSync(path.join(workDir, `Pulumi.${stack.name}.yaml`), toYaml({ config: labStackConfig() }));
+        const preview = await stack.preview({ color: "never" });
+        assert.deepEqual(changes({ resourceChanges: preview.changeSummary }), {});
+    });
+
+    it("destroy removes everything it created", async () => {
+        const result = await stack.destroy({ color: "never" });
+        assert.equal(result.summary.result, "succeeded");
+        assert.notEqual(kubectl("-n", "kube-system", "get", "configmap", "microseg-stack").status, 0);
+        assert.notEqual(kubectl("-n", "kube-system", "get", "daemonset", "cilium").status, 0);
+        assert.notEqual(kubectl("-n", "kube-system", "get", "service", "hubble-relay").status, 0);
+        const left = (await stack.exportStack()).deployment.resources ?? [];
+        assert.deepEqual(left.filter((r: { type: string }) => r.type !== "pulumi:pulumi:Stack"), []);
+    });
+});
