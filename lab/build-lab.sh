@@ -31,6 +31,11 @@ if ! command -v go >/dev/null 2>&1; then
   die "the 'go' command is not on PATH. Install Go >= 1.26 (k8s ${KUBERNETES_VERSION} needs >= 1.25, kwok ${KWOK_VERSION} and etcd ${ETCD_VERSION} need >= 1.26), e.g. into /usr/local/go, then re-run lab/build-lab.sh."
 fi
 GO_VERSION="$(go env GOVERSION)"
+go_minor="${GO_VERSION#go1.}"
+go_minor="${go_minor%%[!0-9]*}"
+if [[ ! "${go_minor}" =~ ^[0-9]+$ ]] || ((go_minor < 26)); then
+  die "${GO_VERSION} is too old: kwok ${KWOK_VERSION} and etcd ${ETCD_VERSION} declare go 1.26.0 in their go.mod. Install Go >= 1.26."
+fi
 mkdir -p "${BIN_DIR}" "${BUILD_DIR}"
 
 # Servers are static, like upstream's release builds; builds share the 2 cores politely.

@@ -105,7 +105,7 @@ wait_until() {
   until "$@" >/dev/null 2>&1; do
     if ! running "${name}"; then
       tail -n 25 "${LOGS}/${name}.log" >&2 || true
-      die "${name} exited while waiting for ${what}; see ${LOGS}/${name}.log"
+      die "${name} exited while waiting for ${what} (log above, all of it in ${LOGS}/${name}.log); run lab/up.sh again to restart it"
     fi
     (($(date +%s) < deadline)) || { tail -n 25 "${LOGS}/${name}.log" >&2; die "${name}: ${what} not reached in ${LAB_READY_TIMEOUT}s"; }
     sleep 0.5
