@@ -68,8 +68,9 @@ in_wrapper() {
 upstream_replaces() {
   local modver="$1"; shift
   local gomod
-  gomod="$(go mod download -json "$modver" | sed -n 's/^[[:space:]]*"GoMod": "\(.*\)",$/\1/p')"
-  [[ -f "$gomod" ]] || die "cannot read the go.mod of $modver (go mod download failed?)"
+  gomod="$(go mod download -json "$modver" | sed -n 's/^[[:space:]]*"GoMod": "\(.*\)",$/\1/p')" ||
+    die "go mod download $modver failed: $(go mod download "$modver" 2>&1 | tail -n 3)"
+  [[ -f "$gomod" ]] || die "cannot read the go.mod of $modver"
   local line lhs rhs mapped m
   while IFS= read -r line; do
     line="${line%%//*}"
