@@ -71,3 +71,31 @@ export function kubectl(...args: string[]): { status: number; stdout: string; st
     const r = spawnSync(bin, args, { env: { ...process.env, KUBECONFIG: env.KUBECONFIG }, encoding: "utf8" });
     return { status: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
 }
+
+/**
+ * A fresh stack of a small test program: `files` (relative path -> content) written into a temp dir with the
+ * repo's node_modules linked, so a lab test can drive one component without the full index.ts.
+ */
+export async function newProgramStack(
+    prefix: string,
+    files: Record<string, string>,
+): Promise<{ stack: Stack; workDir: string; cleanup: () => Promise<void> }> {
+    const workDir = fs.mkdtempSync(path.join(os.tmpdir(), `microseg-${prefix}-`));
+    for (const [rel, content] of Object.entries(files)) {
+        fs.mkdirSync(path.dirname(path.join(workDir, rel)), { recursive: true });
+        fs.writeFileSync(path.join(workDir, rel), content);
+    }
+    fs.symlinkSync(path.join(repoRoot, "node_modules"), path.join(workDir, "node_modules"));
+    const stackName = `${prefix}-${process.pid}-${Date.now().toString(36)}`;
+    const ws = await LocalWorkspace.create({ workDir, envVars: engineEnv() });
+    const stack = await Stack.create(stackName, ws);
+    const cleanup = async () => {
+        try {
+            await stack.destroy({ color: "never" });
+        } finally {
+            await ws.removeStack(stackName, { force: true } as never).catch(() => undefined);
+            fs.rmSync(workDir, { recursive: true, force: true });
+        }
+    };
+    return { stack, workDir, cleanup };
+}
