@@ -5,6 +5,7 @@
 import { Document, isScalar, visit } from "yaml";
 import type { StackConfig } from "../config";
 import { buildCiliumValues } from "./cilium-values";
+import { renderKubeadmConfigs } from "./kubeadm-config";
 import { REDACTED, Secret } from "./secret";
 import { ciliumValuesArgs, stackPolicies } from "./stack-plan";
 
@@ -33,6 +34,14 @@ export const ARTEFACT_KINDS: readonly ArtefactKind[] = [
     kind: "cilium-values",
     description: "the Helm values of the Cilium release",
     render: (cfg) => [{ kind: "cilium-values", name: "kube-system/cilium", content: buildCiliumValues(ciliumValuesArgs(cfg)) }],
+  },
+  {
+    kind: "kubeadm",
+    description: "the kubeadm config of each control-plane node (kubeadm-init <node> / kubeadm-join <node>), join secrets redacted",
+    render: (cfg) =>
+      renderKubeadmConfigs(cfg)
+        .filter((r) => r.role === "control-plane")
+        .map((r) => ({ kind: "kubeadm", name: `${r.step} ${r.node}`, content: r.documents })),
   },
   {
     kind: "policies",
