@@ -75,6 +75,7 @@ const relay = cfg.hubble.relay.expose
           tls: cfg.hubble.relay.tls,
           nodeAddress: k8sCluster.nodeAddresses.apply((a) => a[0] ?? endpointHostPort(cfg).host),
           releaseStatus: cilium.releaseStatus,
+          kubeconfig: k8sCluster.kubeconfig,
           uiNodePort: cfg.hubble.ui.expose ? cfg.hubble.ui.nodePort : undefined,
       }, { ...onCluster, dependsOn: [cilium] })
     : undefined;

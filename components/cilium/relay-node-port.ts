@@ -1,5 +1,6 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
+import { apiTargetFromKubeconfig, readSecretData } from "../../lib/kube-api";
 
 /**
  * Field ownership, researched (sources below), and why the builder ALSO sets the same type/nodePort in the
@@ -39,6 +40,8 @@ export interface RelayNodePortArgs {
      * release is deployed. Unknown during the preview of a new or changed release, so nothing is read then.
      */
     readonly releaseStatus: pulumi.Input<string>;
+    /** Admin kubeconfig of the cluster (secret): the relay client certificates are read with it during `up`. */
+    readonly kubeconfig: pulumi.Input<string>;
     /** The UI's NodePort, when exposed. @default undefined (the UI is reached with kubectl port-forward) */
     readonly uiNodePort?: number;
     /** @default "kube-system" */
@@ -108,11 +111,13 @@ export class RelayNodePort extends pulumi.ComponentResource {
         this.hubbleConfigCommands = this.relayAddress.apply((a) => hubbleConfigLines(a, tls, certDir));
 
         if (tls) {
-            // id unknown at preview of a new/changed release => the read is skipped then, done at `up`.
-            const id = pulumi.output(args.releaseStatus).apply(() => `${namespace}/${CLIENT_CERTS_SECRET}`);
-            const secret = k8s.core.v1.Secret.get(`${name}-read-client-certs`, id, { parent: this });
-            const field = (key: string) =>
-                pulumi.secret(secret.data.apply((d) => Buffer.from(d?.[key] ?? "", "base64").toString("utf8")));
+            // Read straight from the apiserver during `up`, once the release is deployed (unknown at preview of a
+            // new or changed release, so nothing is read then). Not a `Secret.get` resource: that would show a
+            // `read` on every run of an unchanged stack.
+            const certs = pulumi.all([args.kubeconfig, args.releaseStatus]).apply(([kubeconfig]) =>
+                readSecretData(apiTargetFromKubeconfig(kubeconfig), namespace, CLIENT_CERTS_SECRET),
+            );
+            const field = (key: string) => pulumi.secret(certs.apply((d) => d[key] ?? ""));
             this.caCert = field("ca.crt");
             this.clientCert = field("tls.crt");
             this.clientKey = field("tls.key");

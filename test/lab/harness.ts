@@ -99,3 +99,8 @@ export async function newProgramStack(
     };
     return { stack, workDir, cleanup };
 }
+
+/** `pulumi stack export` as a user runs it (no --show-secrets; the Automation API's exportStack decrypts). */
+export function cliStackExport(workDir: string, stackName: string): string {
+    return execFileSync("pulumi", ["stack", "export", "--stack", stackName], { cwd: workDir, env: { ...process.env, ...engineEnv() }, encoding: "utf8" });
+}

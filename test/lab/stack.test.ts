@@ -7,7 +7,7 @@ import * as path from "node:path";
 import { after, before, describe, it } from "node:test";
 import { parse as parseYaml, stringify as toYaml } from "yaml";
 import type { Stack } from "@pulumi/pulumi/automation";
-import { kubectl, labEnv, newLabStack, repoRoot } from "./harness";
+import { cliStackExport, kubectl, labEnv, newLabStack, repoRoot } from "./harness";
 
 /** Pulumi.lab.yaml with its relative paths made absolute, for a stack living in a temp copy of the project. */
 function labStackConfig(): Record<string, unknown> {
@@ -70,7 +70,8 @@ describe("lab stack on the real engine", { timeout: 20 * 60_000 }, () => {
     });
 
     it("keeps secrets out of the state in plain text", async () => {
-        const state = JSON.stringify(await stack.exportStack());
+        const state = cliStackExport(workDir, stack.name);
+        assert.ok(state.includes("4dabf18193072939515e22adb298388d"), "the state holds encrypted secret values");
         const kubeconfig = parseYaml(fs.readFileSync(labEnv().KUBECONFIG, "utf8")) as { users: { user: Record<string, string> }[] };
         const clientKey = kubeconfig.users[0]!.user["client-key-data"]!;
         assert.ok(clientKey.length > 100);

@@ -2,7 +2,9 @@
 // invoke at preview, and refusals before anything is registered.
 import { strict as assert } from "node:assert";
 import * as path from "node:path";
-import { before, describe, it } from "node:test";
+import * as http from "node:http";
+import type { AddressInfo } from "node:net";
+import { after, before, describe, it } from "node:test";
 import * as pulumi from "@pulumi/pulumi";
 
 const CHART = path.resolve(__dirname, "../../../shared/reference/cilium/chart/cilium");
@@ -113,7 +115,19 @@ describe("Cilium", () => {
 describe("RelayNodePort", () => {
     it("patches hubble-relay by server-side apply (own field manager, force) and outputs the hubble lines and certs", async () => {
         const { RelayNodePort } = await import("../../components/cilium/relay-node-port");
-        const r = new RelayNodePort("relay", { nodePort: 31245, servicePort: 443, nodeAddress: "192.168.1.222", releaseStatus: "deployed", uiNodePort: 31246 });
+        // A stand-in apiserver serving the chart's client-certificate Secret, read over HTTP with the kubeconfig.
+        const requests: string[] = [];
+        const server = http.createServer((req, res) => {
+            requests.push(req.url ?? "");
+            if (req.url !== "/api/v1/namespaces/kube-system/secrets/hubble-relay-client-certs") return void res.writeHead(404).end();
+            const b64 = (s: string) => Buffer.from(s).toString("base64");
+            res.writeHead(200, { "content-type": "application/json" })
+                .end(JSON.stringify({ kind: "Secret", data: { "ca.crt": b64("CA"), "tls.crt": b64("CRT"), "tls.key": b64("KEY") } }));
+        });
+        await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+        after(() => server.close());
+        const kubeconfig = `apiVersion: v1\nkind: Config\ncurrent-context: c\nclusters: [{name: k, cluster: {server: "http://127.0.0.1:${(server.address() as AddressInfo).port}"}}]\nusers: [{name: u, user: {token: t}}]\ncontexts: [{name: c, context: {cluster: k, user: u}}]\n`;
+        const r = new RelayNodePort("relay", { nodePort: 31245, servicePort: 443, nodeAddress: "192.168.1.222", releaseStatus: "deployed", uiNodePort: 31246, kubeconfig });
         assert.equal(await out(r.relayAddress), "192.168.1.222:31245");
         assert.deepEqual(await out(r.hubbleConfigCommands), [
             "hubble config set relay-address 192.168.1.222:31245",
@@ -133,16 +147,16 @@ describe("RelayNodePort", () => {
         });
         assert.deepEqual(patch.inputs["spec"], { type: "NodePort", ports: [{ port: 443, protocol: "TCP", nodePort: 31245 }] });
         assert.equal(await out(r.patch.urn), "urn:pulumi:test::microseg::microseg:cilium:RelayNodePort$kubernetes:core/v1:ServicePatch::relay-patch-service");
-        const read = registered.find((x) => x.type === "kubernetes:core/v1:Secret" && x.name === "relay-read-client-certs")!;
-        assert.equal(read.id, "kube-system/hubble-relay-client-certs");
+        assert.deepEqual(requests, ["/api/v1/namespaces/kube-system/secrets/hubble-relay-client-certs"]);
+        assert.equal(registered.some((x) => x.type === "kubernetes:core/v1:Secret"), false, "no resource is registered to read the certificates");
     });
     it("without TLS: only the relay-address line, no certificate read, UI through port-forward", async () => {
         const { RelayNodePort } = await import("../../components/cilium/relay-node-port");
-        const r = new RelayNodePort("plain", { nodePort: 30080, servicePort: 80, tls: false, nodeAddress: "fd00::10", releaseStatus: "deployed" });
+        const r = new RelayNodePort("plain", { nodePort: 30080, servicePort: 80, tls: false, nodeAddress: "fd00::10", releaseStatus: "deployed", kubeconfig: "unused" });
         assert.deepEqual(await out(r.hubbleConfigCommands), ["hubble config set relay-address [fd00::10]:30080"]);
         assert.equal(r.caCert, undefined);
         assert.equal(await out(r.uiUrl), "http://localhost:12000");
         assert.equal(r.uiPortForwardCommand, "kubectl -n kube-system port-forward svc/hubble-ui 12000:80");
-        assert.equal(registered.some((x) => x.name === "plain-read-client-certs"), false);
+        assert.equal(registered.some((x) => x.type === "kubernetes:core/v1:Secret"), false);
     });
 });

@@ -4,7 +4,8 @@ import { strict as assert } from "node:assert";
 import * as http from "node:http";
 import type { AddressInfo } from "node:net";
 import { after, before, describe, it } from "node:test";
-import { apiTargetFromKubeconfig, CrdWaitError, waitForCrdsEstablished } from "../../components/policy/crd-wait";
+import { CrdWaitError, waitForCrdsEstablished } from "../../components/policy/crd-wait";
+import { apiTargetFromKubeconfig } from "../../lib/kube-api";
 
 const requests: { url: string; auth?: string }[] = [];
 /** CRD name -> what the fake answers: "missing", "pending" (NamesAccepted only) or "ready". */
