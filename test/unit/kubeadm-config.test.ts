@@ -7,7 +7,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { describe, it } from "node:test";
-import { parseConfig, type StackConfig } from "../../config";
+import { parseConfig, type HostConfig, type StackConfig } from "../../config";
 import { JOIN_PLACEHOLDERS, kubeletMaySetLabel, renderKubeadmConfigs, renderKubeadmInit, renderKubeadmJoin, splitNodeLabels } from "../../lib/kubeadm-config";
 import { artefactsToYaml, renderArtefacts } from "../../lib/artefacts";
 import { Secret } from "../../lib/secret";
@@ -69,6 +69,8 @@ const CASES: Record<string, StackConfig> = {
   }, { hubble: { relay: { nodePort: 30245 } } }),
 };
 
+const hostsOf = (cfg: StackConfig): HostConfig[] => (cfg.cluster.mode === "kubeadm" ? cfg.cluster.hosts : []);
+
 const kubeadm = fs.existsSync(KUBEADM) ? KUBEADM : undefined;
 const skipKubeadm = kubeadm ? false : `no kubeadm at ${KUBEADM} (build it with lab/build-lab.sh)`;
 if (skipKubeadm) console.log(`# kubeadm-config: real kubeadm checks skipped: ${skipKubeadm}`);
@@ -89,22 +91,22 @@ describe("kubeadm-config", () => {
 
   it("init: every control-plane address, publicAddress and the endpoint host in certSANs; kube-proxy skipped; node-port range; HA uploads certs", () => {
     const cfg = CASES["ha-3-cp-endpoint"]!;
-    const r = renderKubeadmInit(cfg, cfg.cluster.mode === "kubeadm" ? cfg.cluster.hosts[0]! : assert.fail());
-    const cluster = r.documents[1] as { apiServer: { certSANs: string[]; extraArgs: unknown[] }; controlPlaneEndpoint: string };
+    const r = renderKubeadmInit(cfg, hostsOf(cfg)[0]!);
+    const cluster = r.documents[1] as unknown as { apiServer: { certSANs: string[]; extraArgs: unknown[] }; controlPlaneEndpoint: string };
     assert.deepEqual(cluster.apiServer.certSANs, ["10.30.0.10", "10.30.0.11", "cp-1.prod.example.com", "10.30.0.12", "k8s-api.prod.example.com"]);
     assert.deepEqual(cluster.apiServer.extraArgs, [{ name: "service-node-port-range", value: "30000-32767" }]);
     assert.equal(cluster.controlPlaneEndpoint, "k8s-api.prod.example.com:6443");
-    assert.deepEqual((r.documents[0] as { skipPhases: string[] }).skipPhases, ["addon/kube-proxy"]);
+    assert.deepEqual((r.documents[0] as unknown as { skipPhases: string[] }).skipPhases, ["addon/kube-proxy"]);
     assert.equal(r.uploadCerts, true);
-    assert.equal(renderKubeadmInit(CASES["single-cp-2-workers"]!, (CASES["single-cp-2-workers"]!.cluster as { hosts: never[] }).hosts[0]!).uploadCerts, false);
+    assert.equal(renderKubeadmInit(CASES["single-cp-2-workers"]!, hostsOf(CASES["single-cp-2-workers"]!)[0]!).uploadCerts, false);
   });
 
   it("join: secrets are placeholders in the YAML and Secrets in the documents; no real secret can be passed in", () => {
     const cfg = CASES["ha-3-cp-endpoint"]!;
-    const hosts = (cfg.cluster as { hosts: Parameters<typeof renderKubeadmJoin>[1][] }).hosts;
+    const hosts = hostsOf(cfg);
     const cp1 = renderKubeadmJoin(cfg, hosts[1]!);
     for (const p of Object.values(JOIN_PLACEHOLDERS)) assert.ok(cp1.yaml.includes(p), p);
-    const d = cp1.documents[0] as { discovery: { bootstrapToken: { token: unknown } }; controlPlane: { certificateKey: unknown } };
+    const d = cp1.documents[0] as unknown as { discovery: { bootstrapToken: { token: unknown } }; controlPlane: { certificateKey: unknown } };
     assert.ok(d.discovery.bootstrapToken.token instanceof Secret);
     assert.ok(d.controlPlane.certificateKey instanceof Secret);
     const worker = renderKubeadmJoin(cfg, hosts[3]!);
@@ -114,7 +116,7 @@ describe("kubeadm-config", () => {
 
   it("refuses init on a non-first host and join on the first one", () => {
     const cfg = CASES["ha-3-cp-endpoint"]!;
-    const hosts = (cfg.cluster as { hosts: Parameters<typeof renderKubeadmJoin>[1][] }).hosts;
+    const hosts = hostsOf(cfg);
     assert.throws(() => renderKubeadmInit(cfg, hosts[1]!), { message: 'kubeadm-init cp-1: kubeadm init runs on the first control-plane host ("cp-0"); render a join config for this host' });
     assert.throws(() => renderKubeadmJoin(cfg, hosts[0]!), { message: "kubeadm-join cp-0: this is the first control-plane host, which runs kubeadm init" });
   });
@@ -185,7 +187,7 @@ describe("kubeadm-config", () => {
           assert.doesNotMatch(out, /kube-proxy/, "the kube-proxy addon is skipped");
           assert.match(out, init.uploadCerts ? /\[upload-certs\] Storing the certificates in Secret "kubeadm-certs"/ : /\[upload-certs\] Skipping phase/);
           const kubeletEnv = fs.readFileSync(path.join(env.KUBEADM_INIT_DRYRUN_DIR, "kubeadm-flags.env"), "utf8");
-          assert.ok(kubeletEnv.includes(`--node-ip=${(cfg.cluster as { hosts: { address: string }[] }).hosts[0]!.address}`), kubeletEnv);
+          assert.ok(kubeletEnv.includes(`--node-ip=${hostsOf(cfg)[0]!.address}`), kubeletEnv);
         } finally {
           fs.rmSync(dir, { recursive: true, force: true });
         }
