@@ -161,9 +161,16 @@ function localApiEndpoint(cfg: StackConfig, host: HostConfig): ApiEndpoint {
   return { ...(isIp(host.address) ? { advertiseAddress: host.address } : {}), bindPort: apiServerBindPort(cfg, host) };
 }
 
-function toYaml(documents: readonly KubeadmDocument[], secret: (v: Secret) => string): string {
-  const replacer = (_key: unknown, v: unknown) => (v instanceof Secret ? secret(v) : v);
-  return documents.map((d) => new YAML.Document(d, replacer, { version: "1.2" }).toString({ lineWidth: 0 })).join("---\n");
+function toYaml(documents: readonly KubeadmDocument[]): string {
+  const placeholders = new Set<unknown>(Object.values(JOIN_PLACEHOLDERS));
+  return documents
+    .map((d) => {
+      const doc = new YAML.Document(d, (_key: unknown, v: unknown) => (v instanceof Secret ? v.reveal() : v), { version: "1.2" });
+      // Quoted, so the value put in on the host stays a string (an all-digit token or key would be a number).
+      YAML.visit(doc, { Scalar: (_k, node) => void (placeholders.has(node.value) && (node.type = "QUOTE_DOUBLE")) });
+      return doc.toString({ lineWidth: 0 });
+    })
+    .join("---\n");
 }
 
 /** `InitConfiguration` + `ClusterConfiguration` + `KubeletConfiguration` for `kubeadm init` on the first control-plane host. */
@@ -205,7 +212,7 @@ export function renderKubeadmInit(cfg: StackConfig, host: HostConfig): RenderedK
     },
     { apiVersion: KUBELET_API_VERSION, kind: "KubeletConfiguration", cgroupDriver: "systemd" },
   ];
-  return { step: "kubeadm-init", node: host.name, role: host.role, documents, yaml: toYaml(documents, () => ""), uploadCerts: cps.length > 1, labelsAfterJoin: afterJoin };
+  return { step: "kubeadm-init", node: host.name, role: host.role, documents, yaml: toYaml(documents), uploadCerts: cps.length > 1, labelsAfterJoin: afterJoin };
 }
 
 /**
@@ -229,7 +236,7 @@ export function renderKubeadmJoin(cfg: StackConfig, host: HostConfig): RenderedK
       ...(host.role === "control-plane" ? { controlPlane: { localAPIEndpoint: localApiEndpoint(cfg, host), certificateKey: slot("certificateKey") } } : {}),
     },
   ];
-  return { step: "kubeadm-join", node: host.name, role: host.role, documents, yaml: toYaml(documents, (s) => s.reveal()), uploadCerts: false, labelsAfterJoin: afterJoin };
+  return { step: "kubeadm-join", node: host.name, role: host.role, documents, yaml: toYaml(documents), uploadCerts: false, labelsAfterJoin: afterJoin };
 }
 
 /** The kubeadm config of every host, in host order: init for the first control plane, join for the rest. */
