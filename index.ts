@@ -4,9 +4,12 @@ import * as pulumi from "@pulumi/pulumi";
 import { Cilium } from "./components/cilium/cilium";
 import { RelayNodePort } from "./components/cilium/relay-node-port";
 import { ExistingCluster, type ClusterAccess } from "./components/cluster/existing-cluster";
+import { Demo } from "./components/demo/demo";
 import { StackRecord } from "./components/environment/stack-record";
+import { PolicySet } from "./components/policy/policy-set";
 import { ConfigError, endpointHostPort, parseConfig, resolveConfigPath, type StackConfig } from "./config";
-import { ciliumChart, ciliumValuesArgs } from "./lib/stack-plan";
+import { workloads } from "./policies/workloads";
+import { ciliumChart, ciliumValuesArgs, policyCheckContext, stackPolicies } from "./lib/stack-plan";
 
 const NAMESPACE = "microseg:";
 
@@ -84,9 +87,19 @@ if (cfg.hubble.relay.expose && !cfg.hubble.relay.tls) {
     pulumi.log.warn("hubble.relay: exposed WITHOUT TLS (insecure: true): anyone who reaches a node can read every flow.");
 }
 
+// The walk-through's workloads (opt-in): the policies that select them need their namespaces first.
+const demo = cfg.policies.demo ? new Demo("demo", { workloads }, onCluster) : undefined;
+
+const policySet = new PolicySet("policies", {
+    policies: stackPolicies(cfg),
+    kubeconfig: k8sCluster.kubeconfig,
+    ciliumRelease: cilium.release,
+    checks: policyCheckContext(cfg, { l7Proxy: cilium.values.l7Proxy }),
+}, { ...onCluster, dependsOn: demo ? [demo] : [] });
+
 new StackRecord("stack-record", {
     environment: cfg.environment,
-    data: { ciliumChartVersion: cfg.cilium.version },
+    data: { ciliumChartVersion: cfg.cilium.version, policyDigest: policySet.digest },
 }, onCluster);
 
 export const environment = cfg.environment;
@@ -101,3 +114,5 @@ export const hubbleCaCert = relay?.caCert;
 export const hubbleClientCert = relay?.clientCert;
 export const hubbleClientKey = relay?.clientKey;
 export const hubbleUiUrl = relay?.uiUrl;
+export const policies = policySet.policyNames;
+export const policyDigest = policySet.digest;

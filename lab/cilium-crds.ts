@@ -1,11 +1,20 @@
-// Lab fixture: the Cilium policy CRDs, registered in the lab's kube-apiserver the way cilium-operator registers
+// The lab's stand-in for cilium-operator: the Cilium policy CRDs, registered in the lab's kube-apiserver the way cilium-operator registers
 // them at start-up in a real cluster (the lab runs no operator: kwok pods never run a process). The CRDs are built
 // at test time from the reference JSON Schemas in <repo>/../shared/reference/cilium/crd-schemas (never copied into
 // the repo), so the apiserver validates every policy server-side against Cilium's own schema.
 import { spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { labEnv, repoRoot } from "./harness";
+
+const repoRoot = path.resolve(__dirname, "..");
+
+/** KUBECONFIG of the running lab (.lab/env). */
+function labKubeconfig(): string {
+    const file = path.join(repoRoot, ".lab", "env");
+    const m = fs.existsSync(file) ? /KUBECONFIG=(\S+)/.exec(fs.readFileSync(file, "utf8")) : null;
+    if (!m) throw new Error(`the lab is not up (${file} has no KUBECONFIG): run bash lab/up.sh`);
+    return m[1]!.replace(/^["']|["']$/g, "");
+}
 
 export const crdSchemaDir = process.env.CILIUM_REFERENCE_DIR
     ? path.join(process.env.CILIUM_REFERENCE_DIR, "crd-schemas")
@@ -61,9 +70,9 @@ function structural(node: unknown): unknown {
 
 /** kubectl against the lab, async (the Automation API keeps running meanwhile), with optional stdin. */
 function kubectlAsync(args: string[], input?: string): Promise<string> {
-    const env = labEnv();
+    const kubeconfig = labKubeconfig();
     return new Promise((resolve, reject) => {
-        const child = spawn(path.join(repoRoot, ".lab", "bin", "kubectl"), args, { env: { ...process.env, KUBECONFIG: env.KUBECONFIG } });
+        const child = spawn(path.join(repoRoot, ".lab", "bin", "kubectl"), args, { env: { ...process.env, KUBECONFIG: kubeconfig } });
         let stdout = "";
         let stderr = "";
         child.stdout.on("data", (c: Buffer) => (stdout += c.toString()));
@@ -113,4 +122,21 @@ export function registerCiliumCrdsAfter(delayMs: number): { done: Promise<void>;
             settle();
         },
     };
+}
+
+// `node --import tsx lab/cilium-crds.ts register|unregister` (lab/main.sh registers them before `pulumi up`).
+if (require.main === module) {
+    const verb = process.argv[2];
+    const run = verb === "register" ? registerCiliumCrds : verb === "unregister" ? unregisterCiliumCrds : undefined;
+    if (!run) {
+        process.stderr.write("usage: node --import tsx lab/cilium-crds.ts register|unregister\n");
+        process.exit(2);
+    }
+    run().then(
+        () => process.stdout.write(`lab: Cilium policy CRDs ${verb === "register" ? "registered (standing in for cilium-operator)" : "removed"}: ${ciliumCrdNames.join(", ")}\n`),
+        (e: Error) => {
+            process.stderr.write(`lab: ${e.message}\n`);
+            process.exit(1);
+        },
+    );
 }

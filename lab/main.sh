@@ -10,6 +10,8 @@ stack=${1:-lab}
 bash lab/setup.sh
 if [ "$stack" = lab ]; then
   bash lab/up.sh
+  # The lab runs no cilium-operator (kwok pods run no process): register the policy CRDs in its place.
+  node --import tsx lab/cilium-crds.ts register
 fi
 # shellcheck source=lab/engine-env.sh
 source lab/engine-env.sh

@@ -4,7 +4,9 @@
 // and is printed as "[secret]".
 import { Document, isScalar, visit } from "yaml";
 import type { StackConfig } from "../config";
+import { workloads } from "../policies/workloads";
 import { buildCiliumValues } from "./cilium-values";
+import { demoManifests } from "./demo-manifests";
 import { renderKubeadmConfigs } from "./kubeadm-config";
 import { REDACTED, Secret } from "./secret";
 import { ciliumValuesArgs, stackPolicies } from "./stack-plan";
@@ -42,6 +44,14 @@ export const ARTEFACT_KINDS: readonly ArtefactKind[] = [
       renderKubeadmConfigs(cfg)
         .filter((r) => r.role === "control-plane")
         .map((r) => ({ kind: "kubeadm", name: `${r.step} ${r.node}`, content: r.documents })),
+  },
+  {
+    kind: "demo",
+    description: "the walk-through's demo workloads (only with policies.demo: true)",
+    render: (cfg) =>
+      cfg.policies.demo
+        ? demoManifests(workloads).map((m) => ({ kind: "demo", name: `${m.kind} ${m.metadata.namespace ? `${m.metadata.namespace}/` : ""}${m.metadata.name}`, content: m }))
+        : [],
   },
   {
     kind: "policies",

@@ -3,7 +3,7 @@
 // registered -> clear error; registered late -> waits, then creates), every policy created and validated by the
 // apiserver against Cilium's CRD schema, one edit -> exactly one update, a no-op up, one removal -> one delete.
 //
-// The lab runs no cilium-operator (kwok pods run no process), so test/lab/cilium-crds.ts stands in for it: it
+// The lab runs no cilium-operator (kwok pods run no process), so lab/cilium-crds.ts stands in for it: it
 // registers the two policy CRDs, built from the reference JSON Schemas, the way the operator does at start-up.
 // This test removes them for the wait scenarios and leaves them as it found them (present or absent).
 // Needs the engine (lab/build-engine.sh) and a running lab (lab/up.sh).
@@ -17,7 +17,7 @@ import type { Stack } from "@pulumi/pulumi/automation";
 import { ccnp, fromEndpoints } from "../../policies/helpers";
 import { policies as repoPolicies } from "../../policies/index";
 import type { PolicyManifest } from "../../policies/schema";
-import { ciliumCrdsPresent, registerCiliumCrds, registerCiliumCrdsAfter, unregisterCiliumCrds } from "./cilium-crds";
+import { ciliumCrdsPresent, registerCiliumCrds, registerCiliumCrdsAfter, unregisterCiliumCrds } from "../../lab/cilium-crds";
 import { kubectl, labEnv, newProgramStack, repoRoot } from "./harness";
 
 const PROJECT = "policyset-lab";

@@ -7,6 +7,8 @@ import * as path from "node:path";
 import { after, before, describe, it } from "node:test";
 import { parse as parseYaml, stringify as toYaml } from "yaml";
 import type { Stack } from "@pulumi/pulumi/automation";
+import { registerCiliumCrds } from "../../lab/cilium-crds";
+import { policies as typedPolicies } from "../../policies";
 import { cliStackExport, kubectl, labEnv, newLabStack, repoRoot } from "./harness";
 
 /** Pulumi.lab.yaml with its relative paths made absolute, for a stack living in a temp copy of the project. */
@@ -30,6 +32,8 @@ describe("lab stack on the real engine", { timeout: 20 * 60_000 }, () => {
     let cleanup: () => Promise<void>;
 
     before(async () => {
+        // The lab runs no cilium-operator: register the policy CRDs in its place (lab/cilium-crds.ts).
+        await registerCiliumCrds();
         ({ stack, workDir, cleanup } = await newLabStack("labtest"));
         fs.writeFileSync(path.join(workDir, `Pulumi.${stack.name}.yaml`), toYaml({ config: labStackConfig() }));
     });
@@ -57,6 +61,11 @@ describe("lab stack on the real engine", { timeout: 20 * 60_000 }, () => {
         const ds = kubectl("-n", "kube-system", "get", "daemonset", "cilium", "-o", "jsonpath={.status.numberReady}/{.status.desiredNumberScheduled}");
         assert.equal(ds.status, 0, ds.stderr);
         assert.equal(ds.stdout, `${labEnv().LAB_NODE_COUNT}/${labEnv().LAB_NODE_COUNT}`);
+
+        const cnps = kubectl("get", "ciliumnetworkpolicies", "-A", "-o", "jsonpath={range .items[*]}{.metadata.namespace}/{.metadata.name} {end}");
+        assert.equal(cnps.status, 0, cnps.stderr);
+        assert.deepEqual(cnps.stdout.trim().split(" ").sort(), typedPolicies.map((p) => `${p.metadata.namespace}/${p.metadata.name}`).sort());
+        assert.deepEqual(result.outputs.policies?.value.slice().sort(), typedPolicies.map((p) => `${p.metadata.namespace}/${p.metadata.name}`).sort());
 
         assert.equal(result.outputs.hubbleRelayAddress?.value, "127.0.0.1:31245");
         assert.equal(result.outputs.hubbleConfigCommands?.value[0], "hubble config set relay-address 127.0.0.1:31245");
@@ -101,6 +110,7 @@ describe("lab stack on the real engine", { timeout: 20 * 60_000 }, () => {
         assert.notEqual(kubectl("-n", "kube-system", "get", "configmap", "microseg-stack").status, 0);
         assert.notEqual(kubectl("-n", "kube-system", "get", "daemonset", "cilium").status, 0);
         assert.notEqual(kubectl("-n", "kube-system", "get", "service", "hubble-relay").status, 0);
+        assert.equal(kubectl("get", "ciliumnetworkpolicies", "-A", "-o", "name").stdout.trim(), "");
         const left = (await stack.exportStack()).deployment.resources ?? [];
         assert.deepEqual(left.filter((r: { type: string }) => r.type !== "pulumi:pulumi:Stack"), []);
     });
