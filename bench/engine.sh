@@ -4,9 +4,10 @@
 #      wrapper generation + `go get` resolution + compile of what the cache lacks + link; not downloads).
 #      --cold-gocache also empties the Go build cache for that run (a true compile-from-scratch; slow).
 #   2. warm run of lab/build-engine.sh on the real .engine (everything up to date).
-#   3. a no-change `pulumi preview` of PROJECT_DIR's STACK (the stack must exist and be up to date).
+#   3. a no-change `pulumi preview`: by default of the real program's `lab` stack (a throwaway copy brought up
+#      against the running lab, see bench/lab-stack.ts), or of PROJECT_DIR's STACK (must exist, up to date).
 #
-# Usage: bench/engine.sh [--no-cold] [--cold-gocache] PROJECT_DIR [STACK]
+# Usage: bench/engine.sh [--no-cold] [--cold-gocache] [PROJECT_DIR [STACK]]
 set -euo pipefail
 
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -21,8 +22,8 @@ while [[ "${1:-}" == --* ]]; do
 done
 PROJECT_DIR="${1:-}"
 STACK="${2:-}"
-[[ -n "$PROJECT_DIR" && -f "$PROJECT_DIR/Pulumi.yaml" ]] ||
-  { echo "usage: bench/engine.sh [--no-cold] [--cold-gocache] PROJECT_DIR [STACK] (PROJECT_DIR holds Pulumi.yaml)" >&2; exit 2; }
+[[ -z "$PROJECT_DIR" || -f "$PROJECT_DIR/Pulumi.yaml" ]] ||
+  { echo "usage: bench/engine.sh [--no-cold] [--cold-gocache] [PROJECT_DIR [STACK]] (PROJECT_DIR holds Pulumi.yaml)" >&2; exit 2; }
 
 now() { date +%s.%N; }
 secs() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", b - a }'; }
@@ -54,6 +55,12 @@ echo "engine build, warm (lab/build-engine.sh, all up to date): $(secs "$t0" "$t
 
 # shellcheck source=lab/engine-env.sh
 source "$REPO/lab/engine-env.sh"
+if [[ -z "$PROJECT_DIR" ]]; then
+  bash "$REPO/lab/status.sh" >/dev/null 2>&1 || { echo "bench: the lab is not running: bash lab/up.sh first" >&2; exit 1; }
+  cd "$REPO"
+  node --import tsx bench/lab-stack.ts
+  exit 0
+fi
 stack_args=()
 [[ -n "$STACK" ]] && stack_args=(--stack "$STACK")
 cd "$PROJECT_DIR"
