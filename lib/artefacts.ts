@@ -30,13 +30,8 @@ export interface ArtefactKind {
   readonly render: (cfg: StackConfig) => readonly Artefact[];
 }
 
-/** Every registered kind, in render order. Add an entry per renderer. */
+/** Every registered kind, in the order the graph sends them. Add an entry per renderer. */
 export const ARTEFACT_KINDS: readonly ArtefactKind[] = [
-  {
-    kind: "cilium-values",
-    description: "the Helm values of the Cilium release",
-    render: (cfg) => [{ kind: "cilium-values", name: "kube-system/cilium", content: buildCiliumValues(ciliumValuesArgs(cfg)) }],
-  },
   {
     kind: "kubeadm",
     description: "the kubeadm config of each control-plane node (kubeadm-init <node> / kubeadm-join <node>), join secrets redacted",
@@ -44,6 +39,11 @@ export const ARTEFACT_KINDS: readonly ArtefactKind[] = [
       renderKubeadmConfigs(cfg)
         .filter((r) => r.role === "control-plane")
         .map((r) => ({ kind: "kubeadm", name: `${r.step} ${r.node}`, content: r.documents })),
+  },
+  {
+    kind: "cilium-values",
+    description: "the Helm values of the Cilium release",
+    render: (cfg) => [{ kind: "cilium-values", name: "kube-system/cilium", content: buildCiliumValues(ciliumValuesArgs(cfg)) }],
   },
   {
     kind: "demo",

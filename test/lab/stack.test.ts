@@ -12,7 +12,7 @@ import { policies as typedPolicies } from "../../policies";
 import { cliStackExport, kubectl, labEnv, newLabStack, repoRoot } from "./harness";
 
 /** Pulumi.lab.yaml with its relative paths made absolute, for a stack living in a temp copy of the project. */
-function labStackConfig(): Record<string, unknown> {
+function labStackConfig(): Record<string, any> {
     const doc = parseYaml(fs.readFileSync(path.join(repoRoot, "Pulumi.lab.yaml"), "utf8")) as { config: Record<string, any> };
     const config = structuredClone(doc.config);
     config["microseg:cluster"].kubeconfigPath = labEnv().KUBECONFIG;
@@ -76,6 +76,37 @@ describe("lab stack on the real engine", { timeout: 20 * 60_000 }, () => {
     it("a second up changes nothing", async () => {
         const result = await stack.up({ color: "never" });
         assert.deepEqual(changes(result.summary), {});
+    });
+
+    it("a changed chart value updates only the Helm release, and the relay NodePort survives the upgrade", async () => {
+        const config = labStackConfig();
+        config["microseg:cilium"].valuesOverrides = { operator: { replicas: 1 } };
+        fs.writeFileSync(path.join(workDir, `Pulumi.${stack.name}.yaml`), toYaml({ config }));
+        const preview = await stack.preview({ color: "never", diff: true });
+        assert.deepEqual(changes({ resourceChanges: preview.changeSummary }), { update: 1 });
+        assert.match(preview.stdout, /~ kubernetes:helm.sh\/v3:Release\s+cilium-helm-release\s+update/);
+        const result = await stack.up({ color: "never" });
+        assert.deepEqual(changes(result.summary), { update: 1 });
+        const operator = kubectl("-n", "kube-system", "get", "deployment", "cilium-operator", "-o", "jsonpath={.spec.replicas}");
+        assert.equal(operator.stdout, "1");
+        const svc = JSON.parse(kubectl("-n", "kube-system", "get", "service", "hubble-relay", "-o", "json").stdout).spec;
+        assert.equal(svc.type, "NodePort");
+        assert.deepEqual(svc.ports.map((p: { nodePort: number }) => p.nodePort), [31245]);
+        fs.writeFileSync(path.join(workDir, `Pulumi.${stack.name}.yaml`), toYaml({ config: labStackConfig() }));
+        assert.deepEqual(changes((await stack.up({ color: "never" })).summary), { update: 1 });
+    });
+
+    it("a value only the chart's templates refuse fails preview, rendered by the provider's Helm, naming the setting", async () => {
+        const config = labStackConfig();
+        config["microseg:cilium"].valuesOverrides = { hubble: { ui: { standalone: { enabled: true } } } };
+        fs.writeFileSync(path.join(workDir, `Pulumi.${stack.name}.yaml`), toYaml({ config }));
+        await assert.rejects(stack.preview({ color: "never" }), (e: Error) => {
+            assert.match(e.message, /The Cilium chart refused these values/);
+            assert.match(e.message, /cilium\.valuesOverrides\.hubble\.ui\.standalone/);
+            assert.match(e.message, /certsVolume/);
+            return true;
+        });
+        fs.writeFileSync(path.join(workDir, `Pulumi.${stack.name}.yaml`), toYaml({ config: labStackConfig() }));
     });
 
     it("keeps secrets out of the state in plain text", async () => {

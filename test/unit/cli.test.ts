@@ -151,3 +151,64 @@ describe("committed stack files", () => {
     });
   }
 });
+
+describe("microseg check: values, policies and raw policy files", () => {
+  it("refuses a values override that breaks an invariant, naming the setting (the values builder runs as at preview)", () => {
+    const bad = GOOD.replace("version: 1.18.2", "version: 1.18.2\n    valuesOverrides:\n      k8sServicePort: 443");
+    const dir = project({ "Pulumi.t.yaml": bad });
+    const r = run(["check", "--config", "Pulumi.t.yaml"], dir);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /^error: Pulumi\.t\.yaml: 1 problem:\n {2}- cilium\.valuesOverrides\.k8sServicePort: /);
+  });
+
+  it("checks raw CNP YAML: an ingress: [] deny-all is an error naming file, document, policy and field (exit 1)", () => {
+    const dir = project({});
+    fs.writeFileSync(path.join(dir, "deny-all.yaml"), [
+      "apiVersion: cilium.io/v2", "kind: CiliumNetworkPolicy", "metadata: {name: deny-all, namespace: default}",
+      "spec:", "  endpointSelector: {matchLabels: {app: test-app}}", "  ingress: []", "",
+    ].join("\n"));
+    const r = run(["check", "--policies", "deny-all.yaml"], dir);
+    assert.equal(r.code, 1);
+    assert.match(r.stdout, /^error deny-all\.yaml#0 default\/deny-all spec\.ingress \[empty-rule-list\]$/m);
+    assert.match(r.stdout, /^1 error, 0 warnings$/m);
+    assert.match(r.stderr, /^error: policies: 1 error\(s\) in deny-all\.yaml$/m);
+  });
+
+  it("passes raw CNP YAML with only warnings (exit 0)", () => {
+    const dir = project({});
+    fs.writeFileSync(path.join(dir, "world.yaml"), [
+      "apiVersion: cilium.io/v2", "kind: CiliumNetworkPolicy", "metadata: {name: from-world, namespace: web}",
+      "spec:", "  endpointSelector: {matchLabels: {app: web}}", "  ingress:", "    - fromEntities: [world]",
+      "      toPorts: [{ports: [{port: \"443\", protocol: TCP}]}]", "",
+    ].join("\n"));
+    const r = run(["check", "--policies", "world.yaml"], dir);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /^warning world\.yaml#0 web\/from-world spec\.ingress\[0\]\.fromEntities/m);
+    assert.match(r.stdout, /^0 errors, 1 warning$/m);
+  });
+});
+
+describe("microseg render", () => {
+  it("prints the Cilium values with kubeProxyReplacement true and the relay NodePort", () => {
+    const dir = project({ "Pulumi.t.yaml": GOOD });
+    const r = run(["render", "--stack", "t", "--only", "cilium-values"], dir);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /^# cilium-values: kube-system\/cilium\nkubeProxyReplacement: true\nk8sServiceHost: 127\.0\.0\.1\nk8sServicePort: 6443\n/);
+    assert.match(r.stdout, /relay:\n {4}enabled: true\n {4}service:\n {6}type: NodePort\n {6}nodePort: 31245\n/);
+  });
+
+  it("prints the policy manifests of policies/ as YAML documents", () => {
+    const dir = project({ "Pulumi.t.yaml": GOOD });
+    const r = run(["render", "--stack", "t", "--only", "policies"], dir);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /^# policies: CiliumNetworkPolicy default\/deny-all\napiVersion: cilium\.io\/v2\nkind: CiliumNetworkPolicy\n/m);
+    assert.match(r.stdout, /ingress:\n {4}- \{\}\n/);
+  });
+
+  it("refuses an unknown kind with the registered ones (exit 2)", () => {
+    const dir = project({ "Pulumi.t.yaml": GOOD });
+    const r = run(["render", "--stack", "t", "--only", "nope"], dir);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /unknown kind "nope"; registered kinds: kubeadm, cilium-values, demo, policies/);
+  });
+});
