@@ -84,7 +84,8 @@ describe("lab stack on the real engine", { timeout: 20 * 60_000 }, () => {
         fs.writeFileSync(path.join(workDir, `Pulumi.${stack.name}.yaml`), toYaml({ config }));
         const preview = await stack.preview({ color: "never", diff: true });
         assert.deepEqual(changes({ resourceChanges: preview.changeSummary }), { update: 1 });
-        assert.match(preview.stdout, /~ kubernetes:helm.sh\/v3:Release\s+cilium-helm-release\s+update/);
+        assert.match(preview.stdout, /~ kubernetes:helm\.sh\/v3:Release: \(update\)\n.*\n.*::cilium-helm-release\]\n/);
+        assert.match(preview.stdout, /~ values: \{\n\s+\+ operator: \{\n\s+\+ replicas: 1\n/);
         const result = await stack.up({ color: "never" });
         assert.deepEqual(changes(result.summary), { update: 1 });
         const operator = kubectl("-n", "kube-system", "get", "deployment", "cilium-operator", "-o", "jsonpath={.spec.replicas}");
