@@ -1,12 +1,22 @@
 // `microseg`: offline tools over a stack's config. `check` validates a stack file exactly as `pulumi preview`
-// would (same parseConfig); `render` prints every artefact the stack would send. Exit codes: 0 ok,
+// would (same parseConfig); `render` prints every artefact the
+// stack would send; `matrix` prints the verdict matrix of policies and workloads. Exit codes: 0 ok,
 // 1 bad config or unreadable input, 2 usage. Never prints a stack trace (set MICROSEG_DEBUG=1 to see one).
+import * as fs from "node:fs";
 import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
+import { parse as parseYaml } from "yaml";
 import { ConfigError, parseConfig, type StackConfig } from "../config";
 import { ARTEFACT_KINDS, artefactsToYaml, renderArtefacts } from "../lib/artefacts";
-import { hasErrors } from "../lib/policy-checks";
+import { checkPolicies, hasErrors } from "../lib/policy-checks";
 import { checkPolicyFiles, formatFindings } from "../lib/policy-files";
 import { checkStack, policyCheckContext } from "../lib/stack-plan";
+import { MATRIX_FORMATS, renderMatrix, type MatrixFormat } from "../lib/matrix-render";
+import { loadPolicyFiles } from "../lib/policy-files";
+import { buildVerdictEngine, type EnforcementMode, type External } from "../lib/verdicts";
+import { policies as typedPolicies } from "../policies";
+import { PolicyManifest } from "../policies/schema";
+import { workloads as typedWorkloads } from "../policies/workloads";
+import { Workloads } from "../policies/workloads-schema";
 import { CliError, display, locateStack, readStackConfig } from "./stack-file";
 
 interface SourceOptions {
@@ -75,6 +85,27 @@ export function buildProgram(): Command {
       if (problems.length > 0) throw new CliError(problems.join("\n"));
     });
 
+  program
+    .command("matrix")
+    .description("print the verdict of every source -> destination port, as Cilium would decide it (offline)")
+    .option("--policies <paths...>", "raw CNP/CCNP YAML files or directories (default: the typed policies of policies/)")
+    .option("--workloads <file>", "declared workloads as YAML or JSON (namespaces, workloads, optional externals) (default: policies/workloads.ts)")
+    .addOption(new Option("--format <format>", "output format").choices([...MATRIX_FORMATS]).default("table"))
+    .addOption(new Option("--enforcement <mode>", "Cilium's policyEnforcementMode").choices(["default", "always", "never"]).default("default"))
+    .action((o: { policies?: string[]; workloads?: string; format: MatrixFormat; enforcement: EnforcementMode }) => {
+      const ps = o.policies === undefined ? typedPolicies : readPolicies(o.policies);
+      const w = o.workloads === undefined ? { workloads: typedWorkloads, externals: [] } : readWorkloads(o.workloads);
+      const engine = (() => {
+        try {
+          return buildVerdictEngine(ps, w.workloads, { enforcement: o.enforcement, externals: w.externals });
+        } catch (e) {
+          throw new CliError(`matrix: ${e instanceof Error ? e.message : String(e)}`);
+        }
+      })();
+      for (const n of engine.notes) process.stderr.write(`note: ${n}\n`);
+      process.stdout.write(renderMatrix(engine.matrix(), o.format, { notes: engine.notes }));
+    });
+
   const kinds = ARTEFACT_KINDS.map((k) => k.kind);
   sourceOptions(program.command("render").description("print every artefact the stack would send, as YAML, secrets redacted"))
     .addOption(
@@ -92,6 +123,46 @@ export function buildProgram(): Command {
       process.stdout.write(artefactsToYaml(renderArtefacts(cfg, o.only), cfg));
     });
   return program;
+}
+
+/** Raw policy files, refused (with every problem) unless each document is a valid CNP/CCNP. */
+function readPolicies(paths: readonly string[]): PolicyManifest[] {
+  const loaded = loadPolicyFiles(paths);
+  const findings = loaded.findings.filter((f) => f.severity === "error");
+  const out: PolicyManifest[] = [];
+  loaded.manifests.forEach((raw, i) => {
+    const r = PolicyManifest.safeParse(raw);
+    if (r.success) out.push(r.data);
+    else findings.push(...checkPolicyFilesSchema(raw, loaded.sources[i]!));
+  });
+  if (findings.length > 0) throw new CliError(`matrix: the policies do not load:\n${formatFindings(findings)}`);
+  return out;
+}
+
+function checkPolicyFilesSchema(raw: unknown, source: { file: string; document: number }) {
+  return checkPolicies([raw], { sources: [source] }).filter((f) => f.severity === "error");
+}
+
+/** A workloads file: the Workloads schema, plus `externals: [{ name, address }]` for CIDR rules. */
+function readWorkloads(file: string): { workloads: Workloads; externals: External[] } {
+  let doc: unknown;
+  try {
+    doc = parseYaml(fs.readFileSync(file, "utf8"));
+  } catch (e) {
+    throw new CliError(`${file}: ${e instanceof Error ? e.message.split("\n")[0] : String(e)}`);
+  }
+  const { externals = [], ...rest } = (doc ?? {}) as { externals?: unknown };
+  const problems: string[] = [];
+  const w = Workloads.safeParse(rest);
+  if (!w.success) problems.push(...w.error.issues.map((i) => `${i.path.join(".") || "<root>"}: ${i.message}`));
+  const ext = Array.isArray(externals) ? externals : [];
+  if (!Array.isArray(externals)) problems.push("externals: must be a list of { name, address }");
+  ext.forEach((x, i) => {
+    const ok = x !== null && typeof x === "object" && typeof (x as External).name === "string" && typeof (x as External).address === "string";
+    if (!ok) problems.push(`externals.${i}: must be { name: string, address: string }`);
+  });
+  if (problems.length > 0 || !w.success) throw new CliError(`${file}: invalid workloads (${problems.length} problem${problems.length === 1 ? "" : "s"}):\n${problems.map((p) => `  - ${p}`).join("\n")}`);
+  return { workloads: w.data, externals: ext as External[] };
 }
 
 export function main(argv: readonly string[]): number {
