@@ -1,5 +1,5 @@
 // `microseg`: offline tools over a stack's config. `check` validates a stack file exactly as `pulumi preview`
-// would (same parseConfig); `render` prints every artefact the
+// would (same parseConfig), then the expectations of policies/expectations.ts; `render` prints every artefact the
 // stack would send; `matrix` prints the verdict matrix of policies and workloads. Exit codes: 0 ok,
 // 1 bad config or unreadable input, 2 usage. Never prints a stack trace (set MICROSEG_DEBUG=1 to see one).
 import * as fs from "node:fs";
@@ -10,10 +10,12 @@ import { ARTEFACT_KINDS, artefactsToYaml, renderArtefacts } from "../lib/artefac
 import { checkPolicies, hasErrors } from "../lib/policy-checks";
 import { checkPolicyFiles, formatFindings } from "../lib/policy-files";
 import { checkStack, policyCheckContext } from "../lib/stack-plan";
+import { checkExpectations, formatBroken } from "../lib/expectations";
 import { MATRIX_FORMATS, renderMatrix, type MatrixFormat } from "../lib/matrix-render";
 import { loadPolicyFiles } from "../lib/policy-files";
 import { buildVerdictEngine, type EnforcementMode, type External } from "../lib/verdicts";
 import { policies as typedPolicies } from "../policies";
+import { expectations } from "../policies/expectations";
 import { PolicyManifest } from "../policies/schema";
 import { workloads as typedWorkloads } from "../policies/workloads";
 import { Workloads } from "../policies/workloads-schema";
@@ -82,6 +84,10 @@ export function buildProgram(): Command {
         process.stdout.write(`${formatFindings(findings)}\n`);
         if (hasErrors(findings)) problems.push(`policies: ${findings.filter((f) => f.severity === "error").length} error(s) in ${o.policies.join(" ")}`);
       }
+      // The expectations (policies/expectations.ts) on the typed policies and declared workloads, under the stack's enforcement mode.
+      const enforcement: EnforcementMode = cfg?.cilium.policyEnforcementMode ?? "default";
+      const broken = formatBroken(checkExpectations(expectations, typedPolicies, typedWorkloads, { enforcement }), enforcement);
+      if (broken !== undefined) problems.push(broken);
       if (problems.length > 0) throw new CliError(problems.join("\n"));
     });
 
