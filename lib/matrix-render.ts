@@ -2,9 +2,10 @@
  * Renders a verdict matrix (lib/verdicts.ts) for people and programs: `table` (a text grid, then why each
  * flow decided by a policy is so), `json` (stable: sources, destinations, one flow per line) and `html` (one
  * self-contained page: a colour grid of sources x destination ports, the deciding policy and L7 rules on hover).
+ * The json names every flow (from, to, port, protocol, verdict, reason, deciding policies, L7 rules), no prose.
  * Pure: strings in, strings out.
  */
-import type { Matrix, Outcome, Verdict } from "./verdicts";
+import { describeOutcome, type Matrix, type Outcome, type Verdict } from "./verdicts";
 
 export type MatrixFormat = "table" | "json" | "html";
 export const MATRIX_FORMATS: readonly MatrixFormat[] = ["table", "json", "html"];
@@ -57,7 +58,7 @@ export function renderTable(m: Matrix): string {
   m.sources.forEach((s, r) =>
     m.columns.forEach((_, c) => {
       const o = m.at(r, c);
-      if (o && !unrestricted(o)) why.push(`  ${s.id} → ${colName(m, c)}: ${o.summary}`);
+      if (o && !unrestricted(o)) why.push(`  ${s.id} → ${colName(m, c)}: ${describeOutcome(o, s.id, m.columns[c]!.to)}`);
     }),
   );
   const n = counts(m);
@@ -82,8 +83,7 @@ export function renderJson(m: Matrix): string {
         verdict: o.verdict,
         reason: o.reason,
         policies: o.policies,
-        l7: o.l7.map((x) => ({ direction: x.direction, policy: x.policy, kind: x.kind, rule: x.text })),
-        summary: o.summary,
+        ...(o.l7.length > 0 ? { l7: o.l7.map((x) => ({ direction: x.direction, policy: x.policy, kind: x.kind, rule: x.text })) } : {}),
       }));
     }),
   );
@@ -112,8 +112,8 @@ function group(id: string): string {
 }
 const short = (id: string) => (id.startsWith("external:") ? id.slice("external:".length) : id.slice(id.indexOf("/") + 1));
 
-function tooltip(from: string, to: string, o: Outcome): string {
-  const lines = [`${from} → ${to}`, o.summary];
+function tooltip(from: string, to: string, port: string, o: Outcome): string {
+  const lines = [`${from} → ${to} ${port}`, describeOutcome(o, from, to)];
   if (o.l7.length > 0) lines.push("L7 rules:", ...o.l7.map((x) => `  ${x.direction} ${x.policy}: ${x.text}`));
   return lines.join("\n");
 }
@@ -182,7 +182,7 @@ export function renderHtml(m: Matrix, opts: HtmlOptions = {}): string {
       const o = m.at(r, k);
       if (!o) return `<td class="c none${sep}" title="${esc(`${s.id} → ${c.to}: not evaluated (self, or no Cilium endpoint at either end)`)}">·</td>`;
       const cls = unrestricted(o) ? "open" : o.verdict;
-      return `<td class="c ${cls}${sep}" title="${esc(tooltip(s.id, `${c.to} ${c.protocol}/${c.port}`, o))}">${GLYPH[o.verdict]}</td>`;
+      return `<td class="c ${cls}${sep}" title="${esc(tooltip(s.id, c.to, `${c.protocol}/${c.port}`, o))}">${GLYPH[o.verdict]}</td>`;
     });
     return `<tr${first ? ' class="first"' : ""}><th><span class="ns">${esc(g)} /</span> ${esc(short(s.id))}</th>${tds.join("")}</tr>`;
   });

@@ -108,9 +108,8 @@ export type Reason =
 
 /** What one end of a flow decides: the source at egress, the destination at ingress. */
 export interface DirectionDecision {
+  /** egress: the source's policy decides; ingress: the destination's. */
   readonly direction: Direction;
-  /** The endpoint whose policy decides. */
-  readonly endpoint: string;
   readonly verdict: Verdict;
   readonly reason: Reason;
   /** Deciding policies, sorted: the allowing, default-deny-making or denying ones. */
@@ -118,7 +117,10 @@ export interface DirectionDecision {
   readonly l7: readonly L7Rule[];
 }
 
-/** The verdict of a flow: the first end that drops it (egress comes first), else both ends' allows. */
+/**
+ * The verdict of a flow: the first end that drops it (egress comes first), else both ends' allows. Shared by
+ * every flow decided the same way (it names no endpoint); `describeOutcome` says it for one flow.
+ */
 export interface Outcome {
   readonly verdict: Verdict;
   readonly reason: Reason;
@@ -128,8 +130,6 @@ export interface Outcome {
   readonly egress?: DirectionDecision;
   /** Absent when the destination is not a Cilium endpoint. */
   readonly ingress?: DirectionDecision;
-  /** One line: `denied-default (default deny at ingress of backend/backend-app from backend/namespace-isolation)`. */
-  readonly summary: string;
 }
 
 export interface Flow {
@@ -145,6 +145,8 @@ export interface FlowVerdict extends Outcome {
   readonly to: string;
   readonly port: string;
   readonly protocol: FlowProtocol;
+  /** One line: `denied-default (default deny at ingress of backend/backend-app from backend/namespace-isolation)`. */
+  readonly summary: string;
 }
 
 export interface MatrixColumn {
@@ -379,7 +381,8 @@ class Engine implements VerdictEngine {
   private readonly decisionKeys = new Map<string, number>();
   private readonly outcomes: Outcome[] = [];
   private readonly outcomeKeys = new Map<number, number>();
-  private readonly portRules = new Map<string, PortRules>();
+  private readonly portRules = new Map<number, PortRules>();
+  private readonly portIds = new Map<string, number>();
 
   constructor(policies: readonly PolicyManifest[], workloads: Workloads, opts: EngineOptions) {
     this.enforcement = opts.enforcement ?? "default";
@@ -623,8 +626,18 @@ class Engine implements VerdictEngine {
     return i;
   }
 
-  private rulesFor(x: number, direction: Direction, port: string, protocol: FlowProtocol): PortRules {
-    const key = `${x}|${direction}|${protocol}/${port}`;
+  private portId(port: string, protocol: FlowProtocol): number {
+    const k = `${protocol}/${port}`;
+    let id = this.portIds.get(k);
+    if (id === undefined) {
+      id = this.portIds.size;
+      this.portIds.set(k, id);
+    }
+    return id;
+  }
+
+  private rulesFor(x: number, direction: Direction, port: string, protocol: FlowProtocol, portId: number): PortRules {
+    const key = (portId * this.n + x) * 2 + (direction === "ingress" ? 1 : 0);
     const cached = this.portRules.get(key);
     if (cached) return cached;
     const side = this.sides[x]![direction];
@@ -639,14 +652,14 @@ class Engine implements VerdictEngine {
       if (es.some((e) => e.l7.length === 0)) plain.push(r);
       else if (es.length > 0) l7.push({ rule: r, l7: es.flatMap((e) => e.l7) });
     }
-    const out: PortRules = { deny, plain, l7, masks: new Map() };
+    const out: PortRules = { deny, plain, l7, l7Rules: l7.map((x) => x.rule), masks: new Map(), wideMasks: new Map() };
     this.portRules.set(key, out);
     return out;
   }
 
   private intern(d: Omit<DirectionDecision, "policies" | "l7"> & { policies: readonly string[]; l7?: readonly L7Rule[] }): number {
     const l7 = d.l7 ?? [];
-    const key = `${d.direction}|${d.endpoint}|${d.verdict}|${d.reason}|${d.policies.join(",")}|${l7.map((r) => `${r.policy}:${r.text}`).join(",")}`;
+    const key = `${d.direction}|${d.verdict}|${d.reason}|${d.policies.join(",")}|${l7.map((r) => `${r.policy}:${r.text}`).join(",")}`;
     let id = this.decisionKeys.get(key);
     if (id === undefined) {
       id = this.decisions.push({ ...d, l7 }) - 1;
@@ -656,47 +669,54 @@ class Engine implements VerdictEngine {
   }
 
   /** The decision of endpoint x in a direction about peer y on a port: an interned decision id. */
-  private decide(x: number, direction: Direction, y: number, port: string, protocol: FlowProtocol): number {
-    const endpoint = this.endpoints[x]!.id;
-    if (this.enforcement === "never") return this.intern({ direction, endpoint, verdict: "allowed", reason: "enforcement-never", policies: [] });
+  private decide(x: number, direction: Direction, y: number, port: string, protocol: FlowProtocol, portId: number): number {
+    if (this.enforcement === "never") return this.intern({ direction, verdict: "allowed", reason: "enforcement-never", policies: [] });
     const side = this.sides[x]![direction];
-    const pr = this.rulesFor(x, direction, port, protocol);
-    // Bit 0..k: which of the port's deny / plain / l7 rules match y; interned per mask.
+    const pr = this.rulesFor(x, direction, port, protocol, portId);
+    // Which of the port's deny / plain / l7 rules match y: the decision is interned per match pattern.
+    const allowOk = side.requires === undefined || side.requires.has(y);
+    const localhost = direction === "ingress" && y === this.hostIndex && this.allowLocalhost;
     let mask = 0;
     let bit = 0;
-    const allowOk = side.requires === undefined || side.requires.has(y);
-    for (const r of pr.deny) { if (r.peers.has(y)) mask += 2 ** bit; bit++; }
-    for (const r of pr.plain) { if (allowOk && r.peers.has(y)) mask += 2 ** bit; bit++; }
-    for (const r of pr.l7) { if (allowOk && r.rule.peers.has(y)) mask += 2 ** bit; bit++; }
-    const localhost = direction === "ingress" && y === this.hostIndex && this.allowLocalhost;
-    const key = bit <= 50 ? mask * 2 + (localhost ? 1 : 0) : -1;
-    if (key >= 0) {
-      const hit = pr.masks.get(key);
-      if (hit !== undefined) return hit;
+    let wide: string | undefined;
+    const groups: readonly (readonly Rule[])[] = [pr.deny, pr.plain, pr.l7Rules];
+    for (let g = 0; g < 3; g++) {
+      const rs = groups[g]!;
+      const ok = g === 0 || allowOk;
+      for (let k = 0; k < rs.length; k++, bit++) {
+        if (!ok || !rs[k]!.peers.has(y)) continue;
+        if (bit < 52) mask += 2 ** bit;
+        else wide = `${wide ?? ""},${bit}`;
+      }
     }
+    const fast = wide === undefined && !localhost;
+    const key = fast ? "" : `${mask}${wide ?? ""}${localhost ? "h" : ""}`;
+    const hit = fast ? pr.masks.get(mask) : pr.wideMasks.get(key);
+    if (hit !== undefined) return hit;
     const names = (rs: readonly Rule[]) => sortedUnique(rs.map((r) => this.policyNames[r.policy]!));
     const denying = pr.deny.filter((r) => r.peers.has(y));
     let id: number;
     if (denying.length > 0) {
-      id = this.intern({ direction, endpoint, verdict: "denied-rule", reason: "deny-rule", policies: names(denying) });
+      id = this.intern({ direction, verdict: "denied-rule", reason: "deny-rule", policies: names(denying) });
     } else if (localhost) {
-      id = this.intern({ direction, endpoint, verdict: "allowed", reason: "allow-localhost", policies: [] });
+      id = this.intern({ direction, verdict: "allowed", reason: "allow-localhost", policies: [] });
     } else {
       const plain = allowOk ? pr.plain.filter((r) => r.peers.has(y)) : [];
       const l7 = allowOk ? pr.l7.filter((r) => r.rule.peers.has(y)) : [];
       if (plain.length > 0) {
-        id = this.intern({ direction, endpoint, verdict: "allowed", reason: "allow-rule", policies: names(plain) });
+        id = this.intern({ direction, verdict: "allowed", reason: "allow-rule", policies: names(plain) });
       } else if (l7.length > 0) {
-        id = this.intern({ direction, endpoint, verdict: "allowed-l7", reason: "l7-rule", policies: names(l7.map((r) => r.rule)), l7: l7.flatMap((r) => r.l7) });
+        id = this.intern({ direction, verdict: "allowed-l7", reason: "l7-rule", policies: names(l7.map((r) => r.rule)), l7: l7.flatMap((r) => r.l7) });
       } else if (side.defaultDeny.length > 0) {
-        id = this.intern({ direction, endpoint, verdict: "denied-default", reason: "default-deny", policies: sortedUnique(side.defaultDeny.map((p) => this.policyNames[p]!)) });
+        id = this.intern({ direction, verdict: "denied-default", reason: "default-deny", policies: sortedUnique(side.defaultDeny.map((p) => this.policyNames[p]!)) });
       } else if (this.enforcement === "always") {
-        id = this.intern({ direction, endpoint, verdict: "denied-default", reason: "enforcement-always", policies: [] });
+        id = this.intern({ direction, verdict: "denied-default", reason: "enforcement-always", policies: [] });
       } else {
-        id = this.intern({ direction, endpoint, verdict: "allowed", reason: "not-enforced", policies: [] });
+        id = this.intern({ direction, verdict: "allowed", reason: "not-enforced", policies: [] });
       }
     }
-    if (key >= 0) pr.masks.set(key, id);
+    if (fast) pr.masks.set(mask, id);
+    else pr.wideMasks.set(key, id);
     return id;
   }
 
@@ -709,22 +729,22 @@ class Engine implements VerdictEngine {
     const denied = [e, i].find((d) => d !== undefined && d.verdict.startsWith("denied"));
     let outcome: Outcome;
     if (denied) {
-      outcome = { verdict: denied.verdict, reason: denied.reason, policies: denied.policies, l7: [], ...(e ? { egress: e } : {}), ...(i ? { ingress: i } : {}), summary: summarize(denied.verdict, [denied]) };
+      outcome = { verdict: denied.verdict, reason: denied.reason, policies: denied.policies, l7: [], ...(e ? { egress: e } : {}), ...(i ? { ingress: i } : {}) };
     } else {
       const both = [e, i].filter((d): d is DirectionDecision => d !== undefined);
       const l7 = both.flatMap((d) => d.l7);
       const verdict: Verdict = l7.length > 0 ? "allowed-l7" : "allowed";
       const reason = both.find((d) => d.verdict === "allowed-l7")?.reason ?? both.find((d) => d.reason !== "not-enforced")?.reason ?? both[0]?.reason ?? "not-enforced";
-      outcome = { verdict, reason, policies: sortedUnique(both.flatMap((d) => d.policies)), l7, ...(e ? { egress: e } : {}), ...(i ? { ingress: i } : {}), summary: summarize(verdict, both) };
+      outcome = { verdict, reason, policies: sortedUnique(both.flatMap((d) => d.policies)), l7, ...(e ? { egress: e } : {}), ...(i ? { ingress: i } : {}) };
     }
     id = this.outcomes.push(outcome) - 1;
     this.outcomeKeys.set(key, id);
     return id;
   }
 
-  private outcomeOf(s: number, d: number, port: string, protocol: FlowProtocol): number {
-    const eg = this.endpoints[s]!.enforced ? this.decide(s, "egress", d, port, protocol) : -1;
-    const ing = this.endpoints[d]!.enforced ? this.decide(d, "ingress", s, port, protocol) : -1;
+  private outcomeOf(s: number, d: number, port: string, protocol: FlowProtocol, portId: number): number {
+    const eg = this.endpoints[s]!.enforced ? this.decide(s, "egress", d, port, protocol, portId) : -1;
+    const ing = this.endpoints[d]!.enforced ? this.decide(d, "ingress", s, port, protocol, portId) : -1;
     return this.combine(eg, ing);
   }
 
@@ -737,17 +757,20 @@ class Engine implements VerdictEngine {
     if (!this.endpoints[s]!.enforced && !this.endpoints[d]!.enforced) {
       throw new Error(`flow ${flow.from} → ${flow.to}: neither end is a Cilium endpoint, so no endpoint policy applies`);
     }
-    return { from: flow.from, to: flow.to, port, protocol, ...this.outcomes[this.outcomeOf(s, d, port, protocol)]! };
+    const o = this.outcomes[this.outcomeOf(s, d, port, protocol, this.portId(port, protocol))]!;
+    return { from: flow.from, to: flow.to, port, protocol, ...o, summary: describeOutcome(o, flow.from, flow.to) };
   }
 
   matrix(): Matrix {
     const sources = this.endpoints;
     const columns: MatrixColumn[] = [];
     const colIndex: number[] = [];
+    const colPort: number[] = [];
     this.endpoints.forEach((e, i) => {
       for (const p of e.serves) {
         columns.push({ to: e.id, port: p.port, protocol: p.protocol });
         colIndex.push(i);
+        colPort.push(this.portId(p.port, p.protocol));
       }
     });
     const cells = new Int32Array(sources.length * columns.length).fill(-1);
@@ -758,7 +781,7 @@ class Engine implements VerdictEngine {
         const d = colIndex[c]!;
         if (d === s || (!sEnforced && !this.endpoints[d]!.enforced)) continue;
         const col = columns[c]!;
-        cells[row + c] = this.outcomeOf(s, d, col.port, col.protocol);
+        cells[row + c] = this.outcomeOf(s, d, col.port, col.protocol, colPort[c]!);
       }
     }
     const outcomes = this.outcomes;
@@ -780,11 +803,14 @@ interface PortRules {
   deny: Rule[];
   plain: Rule[];
   l7: { rule: Rule; l7: L7Rule[] }[];
+  l7Rules: Rule[];
+  /** Decision ids by the bitmask of matching rules (the first 52), and by a string key past that or for the host. */
   masks: Map<number, number>;
+  wideMasks: Map<string, number>;
 }
 
-function describeDecision(d: DirectionDecision): string {
-  const at = `${d.direction} of ${d.endpoint}`;
+function describeDecision(d: DirectionDecision, endpoint: string): string {
+  const at = `${d.direction} of ${endpoint}`;
   const from = d.policies.length > 0 ? ` from ${d.policies.join(", ")}` : "";
   switch (d.reason) {
     case "deny-rule":
@@ -806,10 +832,13 @@ function describeDecision(d: DirectionDecision): string {
   }
 }
 
-function summarize(verdict: Verdict, ds: readonly DirectionDecision[]): string {
-  const parts = [...new Set(ds.filter((d) => d.reason !== "not-enforced").map(describeDecision))];
-  if (parts.length === 0) return `${verdict} (no policy applies)`;
-  return `${verdict} (${parts.join("; ")})`;
+/** The outcome of one flow in one line: `denied-default (default deny at ingress of backend/backend-app from backend/namespace-isolation)`. */
+export function describeOutcome(o: Outcome, from: string, to: string): string {
+  const ds = [o.egress, o.ingress].filter((d): d is DirectionDecision => d !== undefined);
+  const deciding = o.verdict.startsWith("denied") ? ds.filter((d) => d.verdict === o.verdict).slice(0, 1) : ds;
+  const parts = [...new Set(deciding.filter((d) => d.reason !== "not-enforced").map((d) => describeDecision(d, d.direction === "egress" ? from : to)))];
+  if (parts.length === 0) return `${o.verdict} (no policy applies)`;
+  return `${o.verdict} (${parts.join("; ")})`;
 }
 
 /**
