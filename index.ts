@@ -5,10 +5,12 @@ import { Cilium } from "./components/cilium/cilium";
 import { RelayNodePort } from "./components/cilium/relay-node-port";
 import { ExistingCluster, type ClusterAccess } from "./components/cluster/existing-cluster";
 import { Demo } from "./components/demo/demo";
-import { StackRecord } from "./components/environment/stack-record";
+import { StackRecord, STACK_RECORD_NAME, STACK_RECORD_NAMESPACE } from "./components/environment/stack-record";
 import { PolicySet } from "./components/policy/policy-set";
 import { ConfigError, endpointHostPort, parseConfig, resolveConfigPath, type StackConfig } from "./config";
 import { workloads } from "./policies/workloads";
+import { clusterIdentity, destructiveChanges, foreignOwner, identityData, identityFromData } from "./lib/cluster-identity";
+import { apiTargetFromKubeconfig, readConfigMapData } from "./lib/kube-api";
 import { ciliumChart, ciliumValuesArgs, policyCheckContext, stackPolicies } from "./lib/stack-plan";
 
 const NAMESPACE = "microseg:";
@@ -65,11 +67,32 @@ function cluster(cfg: StackConfig): ClusterAccess {
     }
 }
 
+/**
+ * Refuses, at preview, a change the running cluster cannot take in place (lib/cluster-identity.ts), comparing the
+ * config with what the last `up` recorded in the cluster. Resolves to nothing; the resources that would carry the
+ * change wait for it.
+ */
+function guardClusterIdentity(cfg: StackConfig, access: ClusterAccess): pulumi.Output<pulumi.Resource[]> {
+    return access.kubeconfig.apply(async (kubeconfig) => {
+        // No record (a new cluster) or no apiserver yet (kubeadm mode before init): nothing to compare with.
+        const data = await readConfigMapData(apiTargetFromKubeconfig(kubeconfig), STACK_RECORD_NAMESPACE, STACK_RECORD_NAME).catch(() => undefined);
+        const problems = data ? [
+            ...foreignOwner(data, pulumi.getProject(), pulumi.getStack()),
+            ...destructiveChanges(identityFromData(data), clusterIdentity(cfg), cfg.safety.allowClusterReplacement),
+        ] : [];
+        if (problems.length > 0) {
+            throw new pulumi.RunError(`microseg: refusing a change the running cluster cannot take (nothing was changed):\n${problems.map((p) => `  - ${p}`).join("\n")}`);
+        }
+        return [];
+    });
+}
+
 const cfg = loadConfig();
 const k8sCluster = cluster(cfg);
 const onCluster = { provider: k8sCluster.provider };
+const identityGuard = guardClusterIdentity(cfg, k8sCluster);
 
-const cilium = new Cilium("cilium", { values: ciliumValuesArgs(cfg), chart: ciliumChart(cfg, __dirname) }, onCluster);
+const cilium = new Cilium("cilium", { values: ciliumValuesArgs(cfg), chart: ciliumChart(cfg, __dirname) }, { ...onCluster, dependsOn: identityGuard });
 
 const relay = cfg.hubble.relay.expose
     ? new RelayNodePort("hubble-relay", {
@@ -99,8 +122,8 @@ const policySet = new PolicySet("policies", {
 
 new StackRecord("stack-record", {
     environment: cfg.environment,
-    data: { ciliumChartVersion: cfg.cilium.version, policyDigest: policySet.digest },
-}, onCluster);
+    data: { ciliumChartVersion: cfg.cilium.version, policyDigest: policySet.digest, ...identityData(clusterIdentity(cfg)) },
+}, { ...onCluster, dependsOn: identityGuard });
 
 export const environment = cfg.environment;
 export const clusterMode = cfg.cluster.mode;

@@ -213,7 +213,22 @@ build_helm() {
   log "helm: built $out ($(human_size "$out")): $("$out" version --short)"
 }
 
-# --- 5. Command provider: not buildable here -------------------------------------------------------------
+# --- 5. Dynamic-provider plugin (pulumi-resource-pulumi-nodejs) --------------------------------------------
+# The CLI runs Node.js dynamic providers (microseg's SshCommand) through this shim of the SDK module, which starts
+# @pulumi/pulumi's cmd/dynamic-provider with the program's node. Copied from the module cache, never committed.
+install_dynamic_provider() {
+  local out="$BIN/pulumi-resource-pulumi-nodejs" dir
+  dir="$(cd "$SRC/pulumi" && go mod download -json "github.com/pulumi/pulumi/sdk/v3@$PULUMI_VERSION" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')"
+  [[ -f "$dir/nodejs/dist/pulumi-resource-pulumi-nodejs" ]] ||
+    die "pulumi-resource-pulumi-nodejs: not found in github.com/pulumi/pulumi/sdk/v3@$PULUMI_VERSION ($dir/nodejs/dist)"
+  if cmp -s "$dir/nodejs/dist/pulumi-resource-pulumi-nodejs" "$out" 2>/dev/null; then
+    log "pulumi-resource-pulumi-nodejs (sdk/v3 $PULUMI_VERSION): up to date"; return
+  fi
+  install -m 0755 "$dir/nodejs/dist/pulumi-resource-pulumi-nodejs" "$out"
+  log "pulumi-resource-pulumi-nodejs: installed $out (from sdk/v3 $PULUMI_VERSION)"
+}
+
+# --- 6. Command provider: not buildable here -------------------------------------------------------------
 skip_command() {
   log "pulumi-resource-command $PULUMI_COMMAND_VERSION: SKIPPED (not a failure): the Go module proxy serves no" \
     "version of github.com/pulumi/pulumi-command/provider (\"This module version is not available.\", see lab/versions.env)"
@@ -225,5 +240,6 @@ timed pulumi build_pulumi
 timed pulumi-language-nodejs build_language_nodejs
 timed pulumi-resource-kubernetes build_kubernetes
 timed helm build_helm
+timed pulumi-resource-pulumi-nodejs install_dynamic_provider
 skip_command
 log "done in $((SECONDS - T0))s (${TIMES[*]}); source lab/engine-env.sh to use it"

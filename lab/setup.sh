@@ -9,7 +9,7 @@ cd "$repo"
 
 step() { printf '==> %s\n' "$*"; }
 
-apt_packages=(openssl iproute2 shellcheck openssh-server openssh-client procps psmisc util-linux curl jq ca-certificates)
+apt_packages=(openssl iproute2 shellcheck openssh-server openssh-client sudo procps psmisc util-linux curl jq ca-certificates chromium)
 missing=()
 for p in "${apt_packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

@@ -126,3 +126,11 @@ export async function readSecretData(target: ApiTarget, namespace: string, name:
     const data = obj(obj(JSON.parse(res.body))["data"]);
     return Object.fromEntries(Object.entries(data).map(([k, v]) => [k, Buffer.from(String(v), "base64").toString("utf8")]));
 }
+
+/** The `data` of a ConfigMap, or undefined when it does not exist. Rejects on any other answer. */
+export async function readConfigMapData(target: ApiTarget, namespace: string, name: string): Promise<Record<string, string> | undefined> {
+    const res = await apiGet(target, `/api/v1/namespaces/${encodeURIComponent(namespace)}/configmaps/${encodeURIComponent(name)}`);
+    if (res.status === 404) return undefined;
+    if (res.status !== 200) throw new ApiReadError(`cannot read ConfigMap ${namespace}/${name} at ${target.server}: HTTP ${res.status}`);
+    return Object.fromEntries(Object.entries(obj(obj(JSON.parse(res.body))["data"])).map(([k, v]) => [k, String(v)]));
+}

@@ -1,7 +1,7 @@
 /**
  * test-app in `default`: the walk-through's allow-test-app, deny-all and http-filtering, corrected.
  */
-import { cnp, defaultDeny, fromEndpoints, http, tcp } from "./helpers";
+import { allowDns, cnp, defaultDeny, fromEndpoints, http, tcp, toEndpoints } from "./helpers";
 
 const testApp = { matchLabels: { app: "test-app" } };
 
@@ -34,4 +34,16 @@ export const denyAll = cnp("deny-all", "default", {
   ...defaultDeny({ ingress: true }),
 });
 
-export const policies = [httpFiltering, denyAll];
+/**
+ * busybox-egress: busybox in `default` may reach test-app on TCP 80 and ask kube-dns; nothing else.
+ * Not in the walk-through, which only restricted ingress: with `policyEnforcementMode: always` (staging,
+ * prod) every endpoint is default-deny in both directions, so without an egress allow busybox reached
+ * nothing. In `default` mode it makes busybox least-privilege on the way out as well.
+ */
+export const busyboxEgress = cnp("busybox-egress", "default", {
+  description: "busybox may reach test-app:80/TCP and kube-dns; no other egress",
+  endpointSelector: { matchLabels: { app: "busybox" } },
+  egress: [allowDns(), { toEndpoints: [toEndpoints({ app: "test-app" })], toPorts: [{ ports: [tcp(80)] }] }],
+});
+
+export const policies = [httpFiltering, denyAll, busyboxEgress];

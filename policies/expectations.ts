@@ -35,6 +35,9 @@ const input: ExpectationInput[] = [
   { from: "default/busybox", to: "backend/backend-app", port: 80, expect: "denied", why: "namespace isolation: only the frontend namespace" },
   { from: "world", to: "backend/backend-app", port: 80, expect: "denied", why: "backend-app is not public" },
   { from: "host", to: "backend/backend-app", port: 80, expect: "allowed", why: "kubelet probes: Cilium lets the local host reach its pods (allow-localhost)" },
+  { from: "default/busybox", to: "kube-system/coredns", port: 53, protocol: "UDP", expect: "allowed", why: "pods resolve names, in every enforcement mode" },
+  { from: "frontend/busybox", to: "kube-system/coredns", port: 53, protocol: "UDP", expect: "allowed", why: "pods resolve names, in every enforcement mode" },
+  { from: "default/busybox", to: "world", port: 443, expect: "denied", why: "busybox-egress: busybox reaches test-app and DNS only" },
 ];
 
 export const expectations: readonly Expectation[] = input.map((e) => Expectation.parse(e));

@@ -2,5 +2,7 @@
 import type { PolicyManifest } from "./schema";
 import { policies as backend } from "./backend";
 import { policies as defaultTestApp } from "./default-test-app";
+import { policies as frontend } from "./frontend";
+import { policies as kubeSystem } from "./kube-system";
 
-export const policies: readonly PolicyManifest[] = [...defaultTestApp, ...backend];
+export const policies: readonly PolicyManifest[] = [...defaultTestApp, ...backend, ...frontend, ...kubeSystem];

@@ -1,6 +1,10 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 
+/** Where the record lives: one per cluster. */
+export const STACK_RECORD_NAME = "microseg-stack";
+export const STACK_RECORD_NAMESPACE = "kube-system";
+
 export interface StackRecordArgs {
     /** Environment name from config (`dev`, `staging`, `prod`, `lab`). */
     environment: string;
@@ -8,7 +12,7 @@ export interface StackRecordArgs {
     data?: pulumi.Input<Record<string, pulumi.Input<string>>>;
     /**
      * Namespace of the record.
-     * @default "kube-system"
+     * @default STACK_RECORD_NAMESPACE
      */
     namespace?: string;
 }
@@ -26,8 +30,8 @@ export class StackRecord extends pulumi.ComponentResource {
             `${name}-configmap`,
             {
                 metadata: {
-                    name: "microseg-stack",
-                    namespace: args.namespace ?? "kube-system",
+                    name: STACK_RECORD_NAME,
+                    namespace: args.namespace ?? STACK_RECORD_NAMESPACE,
                     labels: { "app.kubernetes.io/managed-by": "microseg" },
                 },
                 data: pulumi.output(args.data ?? {}).apply((extra) => ({

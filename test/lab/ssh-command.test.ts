@@ -3,8 +3,7 @@
 // side (.lab/hosts/<host>/commands.log, written by the authorized_keys `command=` wrapper), never by the client.
 // Starts the hosts when they are not up and stops them afterwards only then. Needs no Kubernetes.
 //
-// The dynamic provider's plugin `pulumi-resource-pulumi-nodejs` is Pulumi's own script from the Go module the CLI
-// is built from (github.com/pulumi/pulumi/sdk/v3@$PULUMI_VERSION, nodejs/dist/); the test puts it on PATH.
+// The dynamic provider's plugin `pulumi-resource-pulumi-nodejs` is installed in .engine/bin by lab/build-engine.sh.
 // Run: source lab/engine-env.sh && node --import tsx --test test/lab/ssh-command.test.ts
 import assert from "node:assert/strict";
 import { execFileSync, spawn, spawnSync } from "node:child_process";
@@ -80,23 +79,10 @@ function crashHost(host: string): void {
     if (pids.length) spawnSync("kill", ["-KILL", ...pids]);
 }
 
-/** Pulumi's dynamic provider plugin, from the pulumi/sdk module of the CLI's version, on a PATH of its own. */
-function dynamicProviderBin(): string {
-    const version = /^PULUMI_VERSION=(\S+)/m.exec(fs.readFileSync(path.join(repoRoot, "lab", "versions.env"), "utf8"))![1]!;
-    const modcache = execFileSync("go", ["env", "GOMODCACHE"], { encoding: "utf8" }).trim();
-    const script = path.join(modcache, "github.com", "pulumi", "pulumi", "sdk", `v3@${version}`, "nodejs", "dist", "pulumi-resource-pulumi-nodejs");
-    assert.ok(fs.existsSync(script), `${script} is missing: run bash lab/build-engine.sh (it downloads that module for the CLI)`);
-    const bin = fs.mkdtempSync(path.join(os.tmpdir(), "pulumi-dynamic-"));
-    fs.copyFileSync(script, path.join(bin, "pulumi-resource-pulumi-nodejs"));
-    fs.chmodSync(path.join(bin, "pulumi-resource-pulumi-nodejs"), 0o755);
-    return bin;
-}
-
 describe("SshCommand on the real engine against the lab's sshd hosts", { timeout: 15 * 60_000 }, () => {
     let startedHosts = false;
     let stack: Stack;
     let workDir: string;
-    let bin: string;
     let env: Record<string, string>;
     let hosts: Record<string, string>;
     let steps: Step[] = [];
@@ -119,9 +105,7 @@ describe("SshCommand on the real engine against the lab's sshd hosts", { timeout
             startedHosts = true;
         }
         hosts = hostsEnv();
-        bin = dynamicProviderBin();
         env = { ...engineEnv() };
-        env["PATH"] = `${bin}:${env["PATH"]}`;
         workDir = fs.mkdtempSync(path.join(os.tmpdir(), "microseg-sshcommand-"));
         fs.writeFileSync(path.join(workDir, "Pulumi.yaml"), `name: ${PROJECT}\nruntime:\n  name: nodejs\n  options:\n    typescript: true\n`);
         fs.writeFileSync(path.join(workDir, "package.json"), JSON.stringify({ name: PROJECT, private: true, main: "index.ts" }));
@@ -140,7 +124,6 @@ describe("SshCommand on the real engine against the lab's sshd hosts", { timeout
             }
         } finally {
             if (workDir) fs.rmSync(workDir, { recursive: true, force: true });
-            if (bin) fs.rmSync(bin, { recursive: true, force: true });
             if (startedHosts) execFileSync("bash", [path.join(repoRoot, "lab", "hosts-down.sh")], { stdio: "inherit" });
         }
     });

@@ -136,6 +136,27 @@ describe("lab stack on the real engine", { timeout: 20 * 60_000 }, () => {
         assert.deepEqual(changes({ resourceChanges: preview.changeSummary }), {});
     });
 
+    it("a new pod CIDR on the running cluster is refused at preview with the reason and the safe path; nothing changes", async () => {
+        const resources = async () =>
+            (await stack.exportStack()).deployment.resources
+                .map((r: { urn: string; outputs?: unknown }) => [r.urn, r.outputs] as const)
+                .sort((x: readonly [string, unknown], y: readonly [string, unknown]) => x[0].localeCompare(y[0]));
+        const before = await resources();
+        const config = labStackConfig();
+        config["microseg:cluster"].podCidr = "10.245.0.0/16";
+        fs.writeFileSync(path.join(workDir, `Pulumi.${stack.name}.yaml`), toYaml({ config }));
+        await assert.rejects(stack.preview({ color: "never" }), (e: Error) => {
+            assert.match(e.message, /refusing a change the running cluster cannot take \(nothing was changed\)/);
+            assert.match(e.message, /cluster\.podCidr: would change from "10\.244\.0\.0\/16" to "10\.245\.0\.0\/16" on a running cluster/);
+            assert.match(e.message, /set safety\.allowClusterReplacement: true/);
+            return true;
+        });
+        await assert.rejects(stack.up({ color: "never" }));
+        assert.equal(JSON.parse(kubectl("-n", "kube-system", "get", "configmap", "microseg-stack", "-o", "json").stdout).data["cluster.podCidr"], "10.244.0.0/16");
+        assert.deepEqual(await resources(), before);
+        fs.writeFileSync(path.join(workDir, `Pulumi.${stack.name}.yaml`), toYaml({ config: labStackConfig() }));
+    });
+
     it("destroy removes everything it created", async () => {
         const result = await stack.destroy({ color: "never" });
         assert.equal(result.summary.result, "succeeded");

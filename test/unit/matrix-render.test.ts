@@ -55,7 +55,7 @@ describe("renderJson", () => {
     const f = (from: string, to: string) => doc.flows.find((x) => x.from === from && x.to === to)!;
     assert.deepEqual([f("default/busybox", "default/test-app").verdict, f("default/busybox", "default/test-app").l7.map((x) => x.rule)], ["allowed-l7", ["GET /api", "POST /submit"]]);
     assert.deepEqual([f("test/busybox", "backend/backend-app").verdict, f("test/busybox", "backend/backend-app").policies], ["denied-rule", ["test/no-backend"]]);
-    assert.deepEqual([f("frontend/busybox", "default/test-app").verdict, f("frontend/busybox", "default/test-app").policies], ["denied-default", ["default/deny-all", "default/http-filtering"]]);
+    assert.deepEqual([f("frontend/busybox", "default/test-app").verdict, f("frontend/busybox", "default/test-app").policies], ["denied-default", ["frontend/busybox-egress"]]);
   });
 });
 
@@ -69,7 +69,7 @@ describe("renderHtml", () => {
     assert.deepEqual(notes, []);
   });
   it("puts the deciding policy and the L7 rules in each cell's title", () => {
-    assert.ok(html.includes('title="default/busybox → default/test-app TCP/80\nallowed-l7 (L7 at ingress of default/test-app: default/http-filtering GET /api, default/http-filtering POST /submit)\nL7 rules:\n  ingress default/http-filtering: GET /api\n  ingress default/http-filtering: POST /submit"'));
+    assert.ok(html.includes('title="default/busybox → default/test-app TCP/80\nallowed-l7 (allowed at egress of default/busybox by default/busybox-egress; L7 at ingress of default/test-app: default/http-filtering GET /api, default/http-filtering POST /submit)\nL7 rules:\n  ingress default/http-filtering: GET /api\n  ingress default/http-filtering: POST /submit"'));
     assert.ok(html.includes('title="test/busybox → backend/backend-app TCP/80\ndenied-rule (deny rule at egress of test/busybox from test/no-backend)"'));
   });
 

@@ -65,19 +65,22 @@ const clusterwide = ccnp("allow-dns-everywhere", {
     egress: [{ toEndpoints: [fromEndpoints({ "k8s-app": "kube-dns" }, { namespace: "kube-system" })], toPorts: [{ ports: [{ port: "53", protocol: "ANY" }] }] }],
 });
 
+/** Three of the repo's policies, fixed so this test does not change with policies/. */
+const three = ["http-filtering", "deny-all", "namespace-isolation"].map((n) => policies.find((p) => p.metadata.name === n)!);
+
 describe("PolicySet", () => {
     it("registers one CustomResource per policy, named <kind>-<namespace>-<name>, with kind, namespace, spec and parent", async () => {
         const { PolicySet } = await import("../../components/policy/policy-set");
-        const set = new PolicySet("policies", { policies: [...policies, clusterwide], kubeconfig, checks });
+        const set = new PolicySet("policies", { policies: [...three, clusterwide], kubeconfig, checks });
         assert.deepEqual(await out(set.policyNames),
             ["default/http-filtering", "default/deny-all", "backend/namespace-isolation", "allow-dns-everywhere"]);
         // Registration order is the engine's (async); compare by name.
         const crs = registered.filter((r) => r.type.startsWith("kubernetes:cilium.io/v2:"));
         const byName = new Map(crs.map((r) => [r.name, r]));
         const expected: [string, string, PolicyManifest][] = [
-            ["CiliumNetworkPolicy", "ciliumnetworkpolicy-default-http-filtering", policies[0]!],
-            ["CiliumNetworkPolicy", "ciliumnetworkpolicy-default-deny-all", policies[1]!],
-            ["CiliumNetworkPolicy", "ciliumnetworkpolicy-backend-namespace-isolation", policies[2]!],
+            ["CiliumNetworkPolicy", "ciliumnetworkpolicy-default-http-filtering", three[0]!],
+            ["CiliumNetworkPolicy", "ciliumnetworkpolicy-default-deny-all", three[1]!],
+            ["CiliumNetworkPolicy", "ciliumnetworkpolicy-backend-namespace-isolation", three[2]!],
             ["CiliumClusterwideNetworkPolicy", "ciliumclusterwidenetworkpolicy-allow-dns-everywhere", clusterwide],
         ];
         assert.deepEqual(crs.map((r) => r.name).sort(), expected.map(([, n]) => n).sort());
