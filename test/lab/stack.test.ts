@@ -8,6 +8,7 @@ import { after, before, describe, it } from "node:test";
 import { parse as parseYaml, stringify as toYaml } from "yaml";
 import type { Stack } from "@pulumi/pulumi/automation";
 import { registerCiliumCrds } from "../../lab/cilium-crds";
+import { policyDisplayName } from "../../components/policy/policy-set";
 import { policies as typedPolicies } from "../../policies";
 import { cliStackExport, kubectl, labEnv, newLabStack, repoRoot } from "./harness";
 
@@ -64,8 +65,12 @@ describe("lab stack on the real engine", { timeout: 20 * 60_000 }, () => {
 
         const cnps = kubectl("get", "ciliumnetworkpolicies", "-A", "-o", "jsonpath={range .items[*]}{.metadata.namespace}/{.metadata.name} {end}");
         assert.equal(cnps.status, 0, cnps.stderr);
-        assert.deepEqual(cnps.stdout.trim().split(" ").sort(), typedPolicies.map((p) => `${p.metadata.namespace}/${p.metadata.name}`).sort());
-        assert.deepEqual(result.outputs.policies?.value.slice().sort(), typedPolicies.map((p) => `${p.metadata.namespace}/${p.metadata.name}`).sort());
+        const expectedCnps = typedPolicies.filter((p) => p.kind === "CiliumNetworkPolicy").map((p) => `${p.metadata.namespace}/${p.metadata.name}`);
+        assert.deepEqual(cnps.stdout.trim().split(" ").sort(), expectedCnps.sort());
+        const ccnps = kubectl("get", "ciliumclusterwidenetworkpolicies", "-o", "jsonpath={range .items[*]}{.metadata.name} {end}");
+        const expectedCcnps = typedPolicies.filter((p) => p.kind === "CiliumClusterwideNetworkPolicy").map((p) => p.metadata.name);
+        assert.deepEqual(ccnps.stdout.trim().split(" ").filter(Boolean).sort(), expectedCcnps.sort());
+        assert.deepEqual(result.outputs.policies?.value.slice().sort(), typedPolicies.map(policyDisplayName).sort());
 
         assert.equal(result.outputs.hubbleRelayAddress?.value, "127.0.0.1:31245");
         assert.equal(result.outputs.hubbleConfigCommands?.value[0], "hubble config set relay-address 127.0.0.1:31245");
@@ -164,6 +169,7 @@ describe("lab stack on the real engine", { timeout: 20 * 60_000 }, () => {
         assert.notEqual(kubectl("-n", "kube-system", "get", "daemonset", "cilium").status, 0);
         assert.notEqual(kubectl("-n", "kube-system", "get", "service", "hubble-relay").status, 0);
         assert.equal(kubectl("get", "ciliumnetworkpolicies", "-A", "-o", "name").stdout.trim(), "");
+        assert.equal(kubectl("get", "ciliumclusterwidenetworkpolicies", "-o", "name").stdout.trim(), "");
         const left = (await stack.exportStack()).deployment.resources ?? [];
         assert.deepEqual(left.filter((r: { type: string }) => r.type !== "pulumi:pulumi:Stack"), []);
     });

@@ -84,7 +84,7 @@ describe("microseg check runs the expectations with the stack's enforcement mode
   });
   it("without the egress policies, always mode breaks the walk-through's allows, and the message says why", () => {
     const withoutEgress = policies.filter((p) => p.metadata.name !== "busybox-egress");
-    const text = formatBroken(checkExpectations(expectations, withoutEgress, workloads, { enforcement: "always" }), "always");
+    const text = formatBroken(checkExpectations(expectations, withoutEgress, workloads, { enforcement: "always" }), "always") ?? "";
     assert.match(text, /^expectations \(policyEnforcementMode always\): 5 of 16 broken:\n/);
     assert.ok(text.includes("  - frontend/busybox → backend/backend-app TCP/80: expected allowed, got denied-default (default deny at egress of frontend/busybox: policyEnforcementMode always, no policy allows it). Expected because: walk-through: namespace isolation admits the frontend namespace"), text);
   });
