@@ -3,6 +3,7 @@
 // stack would send; `matrix` prints the verdict matrix of policies and workloads. Exit codes: 0 ok,
 // 1 bad config or unreadable input, 2 usage. Never prints a stack trace (set MICROSEG_DEBUG=1 to see one).
 import * as fs from "node:fs";
+import * as path from "node:path";
 import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
 import { parse as parseYaml } from "yaml";
 import { ConfigError, parseConfig, type StackConfig } from "../config";
@@ -19,7 +20,8 @@ import { expectations } from "../policies/expectations";
 import { PolicyManifest } from "../policies/schema";
 import { workloads as typedWorkloads } from "../policies/workloads";
 import { Workloads } from "../policies/workloads-schema";
-import { CliError, display, locateStack, readStackConfig } from "./stack-file";
+import { askOnTerminal, automationSeam, engineEnvironment, gitCommit, loadProjectModel, promote } from "./promote";
+import { CliError, display, findProjectDir, locateStack, readStackConfig } from "./stack-file";
 
 interface SourceOptions {
   config?: string;
@@ -128,6 +130,24 @@ export function buildProgram(): Command {
       }
       process.stdout.write(artefactsToYaml(renderArtefacts(cfg, o.only), cfg));
     });
+  program
+    .command("promote")
+    .description("run on stack TO what stack FROM runs (Automation API): refused unless FROM exists, its last update succeeded, its preview is empty and the expectations hold; shows TO's preview with the traffic diff; applies with --yes or a confirmation")
+    .argument("<from>", "the stack that runs the change (e.g. dev)")
+    .argument("<to>", "the stack to bring to it (e.g. staging)")
+    .option("--yes", "apply without asking (needed without a terminal)", false)
+    .option("--project-dir <dir>", "the project directory (default: the nearest Pulumi.yaml upward)")
+    .action(async (from: string, to: string, o: { yes: boolean; projectDir?: string }) => {
+      const projectDir = path.resolve(o.projectDir ?? findProjectDir(process.cwd()) ?? "");
+      if (!o.projectDir && !findProjectDir(process.cwd())) throw new CliError("no Pulumi.yaml here or above: run it in the project or pass --project-dir", 2);
+      const interactive = Boolean(process.stdin.isTTY && process.stdout.isTTY);
+      const code = await promote(
+        { from, to, yes: o.yes, interactive, projectDir, confirm: askOnTerminal, out: (s) => process.stdout.write(s), commit: gitCommit(projectDir) },
+        automationSeam(projectDir, engineEnvironment(path.resolve(__dirname, ".."))),
+        loadProjectModel(projectDir),
+      );
+      if (code !== 0) throw new CliError(`promote ${from} ${to}: not promoted`, 1);
+    });
   return program;
 }
 
@@ -176,19 +196,33 @@ export function main(argv: readonly string[]): number {
     buildProgram().parse([...argv], { from: "user" });
     return 0;
   } catch (e) {
-    if (e instanceof CommanderError) {
-      return ["commander.helpDisplayed", "commander.help", "commander.version"].includes(e.code) ? 0 : 2;
-    }
-    if (e instanceof CliError) {
-      process.stderr.write(`error: ${e.message}\n`);
-      return e.exitCode;
-    }
-    process.stderr.write(`error: internal: ${e instanceof Error ? e.message : String(e)}\n`);
-    if (process.env.MICROSEG_DEBUG && e instanceof Error) process.stderr.write(`${e.stack}\n`);
-    return 1;
+    return exitCode(e);
   }
 }
 
+/** Like {@link main}, awaiting asynchronous commands (promote). */
+export async function mainAsync(argv: readonly string[]): Promise<number> {
+  try {
+    await buildProgram().parseAsync([...argv], { from: "user" });
+    return 0;
+  } catch (e) {
+    return exitCode(e);
+  }
+}
+
+function exitCode(e: unknown): number {
+  if (e instanceof CommanderError) {
+    return ["commander.helpDisplayed", "commander.help", "commander.version"].includes(e.code) ? 0 : 2;
+  }
+  if (e instanceof CliError) {
+    process.stderr.write(`error: ${e.message}\n`);
+    return e.exitCode;
+  }
+  process.stderr.write(`error: internal: ${e instanceof Error ? e.message : String(e)}\n`);
+  if (process.env.MICROSEG_DEBUG && e instanceof Error) process.stderr.write(`${e.stack}\n`);
+  return 1;
+}
+
 if (require.main === module || process.argv[1]?.endsWith("microseg.js")) {
-  process.exitCode = main(process.argv.slice(2));
+  void mainAsync(process.argv.slice(2)).then((code) => (process.exitCode = code));
 }
