@@ -4,6 +4,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { Cilium } from "./components/cilium/cilium";
 import { RelayNodePort } from "./components/cilium/relay-node-port";
 import { ExistingCluster, type ClusterAccess } from "./components/cluster/existing-cluster";
+import { KubeadmCluster } from "./components/cluster/kubeadm-cluster";
 import { Demo } from "./components/demo/demo";
 import { StackRecord, STACK_RECORD_NAME, STACK_RECORD_NAMESPACE } from "./components/environment/stack-record";
 import { PolicySet } from "./components/policy/policy-set";
@@ -56,10 +57,8 @@ function cluster(cfg: StackConfig): ClusterAccess {
             });
         }
         case "kubeadm":
-            throw new pulumi.RunError(
-                "microseg: cluster.mode \"kubeadm\" is not available yet in this version (issue #4: KubeadmCluster). " +
-                    "Use mode \"existing\" with the kubeconfig of a cluster you built, or the local lab stack.",
-            );
+            // The real Ubuntu host profile; only the lab tests drive the component with the lab profile.
+            return new KubeadmCluster("cluster", { config: cfg, hostProfile: { kind: "ubuntu" }, projectDir: __dirname });
         default: {
             const never: never = c;
             throw new Error(`unknown cluster mode ${JSON.stringify(never)}`);

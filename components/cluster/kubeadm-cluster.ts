@@ -1,0 +1,270 @@
+// KubeadmCluster (`mode: kubeadm`): bare Ubuntu hosts to a Kubernetes cluster over SSH, one SshCommand chain per
+// host. What runs where is decided by the pure `planCluster` (unit-tested); the component only turns the plan into
+// resources. Decisions:
+// - every step's trigger is its hash (script + non-secret inputs), so an unchanged stack runs no remote command and
+//   a change to one host reruns only that host's steps (as updates: SshCommand never replaces);
+// - kubeadm-init never carries a delete: the first control plane's reset hangs on `read-kubeconfig`, which only
+//   reruns when its own script changes, and a rerun is an update, never a delete;
+// - a joined node's delete is split across the two hosts it needs, in the order the engine deletes them:
+//   `remove-node-<node>` on the first control plane (drain, then delete the Node), then `kubeadm-join-<node>`'s own
+//   delete (`kubeadm reset` on the node);
+// - later steps pin the host key that wait-ssh saw (or the one in config), so a host is trusted once.
+import * as fs from "node:fs";
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import YAML from "yaml";
+import { controlPlaneHosts, endpointHostPort, hostConnection, resolveConfigPath, type HostConfig, type SshAuth, type StackConfig } from "../../config";
+import {
+  createJoinTokenStep, hostStep, identityClashes, kubeadmInitStep, kubeadmJoinStep, labelNodeStep, parseIdentity,
+  preflightStep, prepareHostStep, UPLOAD_DIR, type HostIdentity, type HostStep, type HostStepName,
+} from "../../lib/host-scripts";
+import { formatHostPort } from "../../lib/net";
+import type { ClusterAccess } from "./existing-cluster";
+import { SshCommand, type SshCommandSpec, type SshConnectionArgs } from "./ssh-command";
+
+/**
+ * Where the host scripts run for real (the `MICROSEG_*` switches every script documents in its header).
+ * - `ubuntu`: a real Ubuntu 22.04/24.04 host, every command for real.
+ * - `lab`: the lab's netns hosts (lab/hosts-up.sh): files written below a per-host working root, and what needs a
+ *   real Ubuntu kernel or the Kubernetes apt repository (apt-get, modprobe, kubeadm init/join/reset) prints
+ *   "lab profile: skipped ...". kubectl/kubeadm from `labPath` talk to a real kube-apiserver.
+ */
+export type HostProfile =
+  | { readonly kind: "ubuntu" }
+  | {
+        readonly kind: "lab";
+        /** MICROSEG_ROOT per host name, e.g. `{ "cp-0": "/var/lib/microseg-lab/host-1" }`; every host needs one. */
+        readonly roots: Readonly<Record<string, string>>;
+        /** MICROSEG_LAB_PATH: put first on PATH (kubectl, kubeadm). @default unset */
+        readonly labPath?: string;
+    };
+
+export interface KubeadmClusterArgs {
+    /** The parsed stack config; `cluster.mode` must be `"kubeadm"`. */
+    readonly config: StackConfig;
+    /**
+     * The host profile passed to every script. Never guessed: the lab tests set `lab` explicitly.
+     * @default { kind: "ubuntu" }
+     */
+    readonly hostProfile?: HostProfile;
+    /** Where relative `privateKeyPath`s resolve. @default process.cwd() */
+    readonly projectDir?: string;
+    /** Dial attempts of wait-ssh (1, 2, 4… up to 10 s apart): how long a booting host may take. @default 10 */
+    readonly waitSshRetries?: number;
+    /** Dial attempts of every later step: wait-ssh already proved the host answers. @default 2 */
+    readonly stepRetries?: number;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// The plan (pure)
+
+/** One SshCommand of the cluster. */
+export interface PlannedStep {
+    /** Resource name, `<verb-noun>-<node>`, e.g. `prepare-host-worker-1`. */
+    readonly name: string;
+    /** The node this step is for. */
+    readonly node: string;
+    /** The host whose SSH connection runs it (the first control plane for create-join-token, label-node, remove-node). */
+    readonly runsOn: string;
+    /** The step's own name (`verb-noun`), the second word of its errors. */
+    readonly stepName: string;
+    readonly create: HostStep;
+    /** The steps whose scripts the delete runs, in order. @default none */
+    readonly deleteSteps?: readonly HostStepName[];
+    readonly delete?: SshCommandSpec & { readonly command: string };
+    /** Resource names this step waits for. */
+    readonly after: readonly string[];
+    /** Its stdin is the stdout of this step (secret). */
+    readonly stdinFrom?: string;
+    readonly secretStdout: boolean;
+}
+
+/** The `MICROSEG_*` variables of a host under a profile. */
+export function profileEnv(profile: HostProfile, host: string): Record<string, string> {
+    switch (profile.kind) {
+        case "ubuntu":
+            return {};
+        case "lab": {
+            const root = profile.roots[host];
+            if (!root) throw new Error(`hostProfile: no lab root for host "${host}". Fix: add it to hostProfile.roots`);
+            return { MICROSEG_HOST_PROFILE: "lab", MICROSEG_ROOT: root, ...(profile.labPath ? { MICROSEG_LAB_PATH: profile.labPath } : {}) };
+        }
+        default: {
+            const never: never = profile;
+            throw new Error(`unknown host profile ${JSON.stringify(never)}`);
+        }
+    }
+}
+
+const withProfile = (s: HostStep, env: Record<string, string>): HostStep => hostStep(s.step, { ...s.env, ...env });
+
+/** drain-node (uploaded) then remove-node (on stdin), as one command on the first control plane. */
+function drainAndRemove(node: string, env: Record<string, string>): SshCommandSpec & { command: string } {
+    const drain = hostStep("drain-node", { NODE_NAME: node, DRAIN_TIMEOUT: "300s", ...env });
+    const remove = hostStep("remove-node", { NODE_NAME: node, ...env });
+    const path = `${UPLOAD_DIR}/${drain.triggerHash.slice(0, 12)}-drain-node.sh`;
+    return { command: `${drain.command.replace(/ bash -s$/, ` bash ${path}`)} && ${remove.command}`, stdin: remove.script, upload: { path, content: drain.script } };
+}
+
+/** Every step of the cluster, per host, in chain order. Throws in mode existing or without a control plane. */
+export function planCluster(cfg: StackConfig, profile: HostProfile = { kind: "ubuntu" }): PlannedStep[] {
+    if (cfg.cluster.mode !== "kubeadm") throw new Error(`KubeadmCluster: cluster.mode is "${cfg.cluster.mode}". Fix: use ExistingCluster for mode "existing"`);
+    const first = controlPlaneHosts(cfg)[0];
+    if (!first) throw new Error("KubeadmCluster: no control-plane host. Fix: give one host role: control-plane");
+    const cpEnv = profileEnv(profile, first.name);
+    const steps: PlannedStep[] = [];
+    const add = (s: Omit<PlannedStep, "name" | "secretStdout"> & { after: readonly string[] }) => {
+        const p: PlannedStep = { ...s, name: `${s.stepName}-${s.node}`, secretStdout: s.create.secretStdout };
+        steps.push(p);
+        return p.name;
+    };
+    for (const host of cfg.cluster.hosts) {
+        const env = profileEnv(profile, host.name);
+        const own = (stepName: string, create: HostStep, after: string[], more: Partial<PlannedStep> = {}) =>
+            add({ node: host.name, runsOn: host.name, stepName, create: withProfile(create, env), after, ...more });
+        const onCp = (stepName: string, create: HostStep, after: string[], more: Partial<PlannedStep> = {}) =>
+            add({ node: host.name, runsOn: first.name, stepName, create: withProfile(create, cpEnv), after, ...more });
+        let last = own("wait-ssh", hostStep("wait-ssh", {}), []);
+        last = own("preflight", preflightStep(cfg, host), [last]);
+        last = own("prepare-host", prepareHostStep(cfg), [last]);
+        const label = labelNodeStep(cfg, host);
+        if (host.name === first.name) {
+            last = own("kubeadm-init", kubeadmInitStep(cfg, host), [last]);
+            last = own("read-kubeconfig", hostStep("read-kubeconfig", {}), [last], { deleteSteps: ["kubeadm-reset"], delete: { command: withProfile(hostStep("kubeadm-reset", {}), env).command, stdin: hostStep("kubeadm-reset", {}).script } });
+            if (label) last = onCp("label-node", label, [last]);
+            continue;
+        }
+        const token = onCp("create-join-token", createJoinTokenStep(host), [last, `read-kubeconfig-${first.name}`]);
+        const reset = withProfile(hostStep("kubeadm-reset", {}), env);
+        last = own("kubeadm-join", kubeadmJoinStep(cfg, host), [token], { stdinFrom: token, deleteSteps: ["kubeadm-reset"], delete: { command: reset.command, stdin: reset.script } });
+        if (label) last = onCp("label-node", label, [last]);
+        // Its create only proves the first control plane answers; it exists for its delete, which the engine runs
+        // before kubeadm-join's (it depends on it): drain, delete the Node, then reset the host.
+        onCp("remove-node", hostStep("wait-ssh", {}), [last], { deleteSteps: ["drain-node", "remove-node"], delete: drainAndRemove(host.name, cpEnv) });
+    }
+    return steps;
+}
+
+/** The admin kubeconfig with every cluster's server set to the reachable endpoint (YAML library, other fields kept). */
+export function rewriteKubeconfigServer(kubeconfig: string, endpoint: { host: string; port: number }): string {
+    const doc = YAML.parse(kubeconfig) as { clusters?: Array<{ cluster?: { server?: string } }> } | null;
+    if (!doc || !Array.isArray(doc.clusters) || doc.clusters.length === 0) throw new Error("read-kubeconfig: /etc/kubernetes/admin.conf has no clusters");
+    for (const c of doc.clusters) if (c.cluster) c.cluster.server = `https://${formatHostPort(endpoint.host, endpoint.port)}`;
+    return YAML.stringify(doc);
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// The component
+
+function authArgs(auth: SshAuth, projectDir: string, host: string): Pick<SshConnectionArgs, "privateKey" | "agentSocket"> {
+    switch (auth.kind) {
+        case "privateKey":
+            return { privateKey: pulumi.secret(auth.privateKey.reveal()) };
+        case "privateKeyPath":
+            return { privateKey: pulumi.secret(fs.readFileSync(resolveConfigPath(auth.privateKeyPath, projectDir), "utf8")) };
+        case "agent": {
+            const sock = process.env["SSH_AUTH_SOCK"];
+            if (!sock) throw new Error(`${host}: ssh agent: true but SSH_AUTH_SOCK is not set. Fix: start ssh-agent and ssh-add the key, or set privateKeyPath`);
+            return { agentSocket: sock };
+        }
+        default: {
+            const never: never = auth;
+            throw new Error(`unknown SSH auth ${JSON.stringify(never)}`);
+        }
+    }
+}
+
+/**
+ * `mode: kubeadm`: installs Kubernetes with kubeadm on the config's hosts over SSH (one chain of SshCommands per
+ * host, workers and extra control planes joined in parallel), and binds a Kubernetes provider to the result.
+ */
+export class KubeadmCluster extends pulumi.ComponentResource implements ClusterAccess {
+    readonly kubeconfig: pulumi.Output<string>;
+    readonly provider: k8s.Provider;
+    readonly apiEndpoint: pulumi.Output<{ host: string; port: number }>;
+    readonly nodeAddresses: pulumi.Output<string[]>;
+    /** The node names, resolved once every host's chain is done. */
+    readonly nodeNames: pulumi.Output<string[]>;
+    /** The SshCommands by resource name (`prepare-host-worker-1`). */
+    readonly steps: Readonly<Record<string, SshCommand>>;
+
+    constructor(name: string, args: KubeadmClusterArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("microseg:cluster:KubeadmCluster", name, {}, opts);
+        const cfg = args.config;
+        if (cfg.cluster.mode !== "kubeadm") throw new pulumi.ResourceError(`${name}: cluster.mode is "${cfg.cluster.mode}". Fix: use ExistingCluster`, this);
+        const cluster = cfg.cluster;
+        let plan: PlannedStep[];
+        try {
+            plan = planCluster(cfg, args.hostProfile ?? { kind: "ubuntu" });
+        } catch (e) {
+            throw new pulumi.ResourceError((e as Error).message, this);
+        }
+        const hosts = new Map<string, HostConfig>(cluster.hosts.map((h) => [h.name, h]));
+        const projectDir = args.projectDir ?? process.cwd();
+        const auth = new Map<string, Pick<SshConnectionArgs, "privateKey" | "agentSocket" | "host" | "port" | "user" | "proxy">>();
+        for (const h of cluster.hosts) {
+            const c = hostConnection(cluster, h);
+            const proxy = c.bastion ? { host: c.bastion.host, port: c.bastion.port, user: c.bastion.user, ...authArgs(c.bastion.auth, projectDir, h.name) } : undefined;
+            auth.set(h.name, { host: c.host, port: c.port, user: c.user, ...authArgs(c.auth, projectDir, h.name), ...(proxy ? { proxy } : {}) });
+        }
+
+        const made: Record<string, SshCommand> = {};
+        const preflights: Array<[string, SshCommand]> = [];
+        let identityGate: pulumi.Output<SshCommand[]> | undefined;
+        for (const s of plan) {
+            const waitSsh = made[`wait-ssh-${s.runsOn}`];
+            const pinned = hosts.get(s.runsOn)!.hostKey ?? waitSsh?.hostKey;
+            const retries = s.stepName === "wait-ssh" ? args.waitSshRetries ?? 10 : args.stepRetries ?? 2;
+            const connection = { ...auth.get(s.runsOn)!, hostKey: pinned, dialRetries: retries };
+            const after = s.after.map((a) => made[a]!);
+            let dependsOn: pulumi.Input<pulumi.Resource[]> = after;
+            if (s.stepName === "prepare-host") {
+                // Every host's preflight first: kubeadm needs hostname, MAC and product_uuid unique across hosts.
+                identityGate ??= this.identityCheck(preflights);
+                dependsOn = identityGate.apply((all) => [...after, ...all]);
+            }
+            const stdinFrom = s.stdinFrom ? made[s.stdinFrom]! : undefined;
+            const create: SshCommandSpec = stdinFrom
+                ? { command: s.create.command, stdin: pulumi.secret(stdinFrom.stdout), upload: s.create.upload }
+                : { command: s.create.command, stdin: s.create.stdin.kind === "script" ? s.create.stdin.text : undefined };
+            made[s.name] = new SshCommand(s.name, {
+                hostName: s.runsOn === s.node ? s.node : `${s.runsOn} (for ${s.node})`,
+                stepName: s.stepName,
+                connection,
+                create,
+                delete: s.delete,
+                triggers: [s.create.triggerHash],
+                secretStdout: s.secretStdout,
+            }, { parent: this, dependsOn });
+            if (s.stepName === "preflight") preflights.push([s.node, made[s.name]!]);
+        }
+        this.steps = made;
+
+        const first = controlPlaneHosts(cfg)[0]!;
+        const endpoint = endpointHostPort(cfg);
+        this.apiEndpoint = pulumi.output(endpoint);
+        this.kubeconfig = pulumi.secret(made[`read-kubeconfig-${first.name}`]!.stdout.apply((k) => rewriteKubeconfigServer(k, endpoint)));
+        this.nodeAddresses = pulumi.output(cluster.hosts.map((h) => h.publicAddress ?? h.address));
+        // The last step of each host's chain: a node counts as done when it is.
+        const lastOf = new Map<string, SshCommand>();
+        for (const s of plan) lastOf.set(s.node, made[s.name]!);
+        const lasts = [...lastOf.values()];
+        this.nodeNames = pulumi.all(lasts.map((c) => c.id)).apply(() => cluster.hosts.map((h) => h.name));
+        this.provider = new k8s.Provider(`${name}-k8s`, { kubeconfig: this.kubeconfig }, { parent: this, dependsOn: lasts });
+        this.registerOutputs({ apiEndpoint: this.apiEndpoint, nodeAddresses: this.nodeAddresses, nodeNames: this.nodeNames });
+    }
+
+    /** Resolves to the preflight steps once their identity lines are compared; fails naming the hosts that clash. */
+    private identityCheck(preflights: ReadonlyArray<[string, SshCommand]>): pulumi.Output<SshCommand[]> {
+        return pulumi.all(preflights.map(([, p]) => p.stdout)).apply((outs) => {
+            const byHost: Array<[string, HostIdentity]> = [];
+            outs.forEach((o, i) => {
+                const id = parseIdentity(o ?? "");
+                if (id) byHost.push([preflights[i]![0], id]);
+            });
+            const clashes = identityClashes(byHost);
+            if (clashes.length > 0) throw new pulumi.ResourceError(clashes.join("\n"), this);
+            return preflights.map(([, p]) => p);
+        });
+    }
+}

@@ -1,0 +1,175 @@
+// components/cluster/kubeadm-cluster.ts: the plan (what runs where, in which order, what is deleted, the triggers)
+// and the component under Pulumi mocks (resource names, parent, secrets, the identity check across hosts).
+import assert from "node:assert/strict";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { before, describe, it } from "node:test";
+import * as pulumi from "@pulumi/pulumi";
+import YAML from "yaml";
+import { parseConfig, Secret, type StackConfig } from "../../config";
+import { KubeadmCluster, planCluster, profileEnv, rewriteKubeconfigServer, type PlannedStep } from "../../components/cluster/kubeadm-cluster";
+
+const REPO = path.join(__dirname, "..", "..");
+const KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\nunit-test-key-material\n-----END OPENSSH PRIVATE KEY-----\n";
+
+function devRaw(): Record<string, any> {
+    const raw = YAML.parse(fs.readFileSync(path.join(REPO, "Pulumi.dev.yaml"), "utf8")).config as Record<string, unknown>;
+    return Object.fromEntries(Object.entries(raw).map(([k, v]) => [k.replace(/^microseg:/, ""), v]));
+}
+/** Pulumi.dev.yaml (cp-0, worker-0, worker-1) with the key in the stack instead of a file; `edit` changes the raw config. */
+function cfgWith(edit: (raw: Record<string, any>) => void = () => {}): StackConfig {
+    const raw = devRaw();
+    delete raw["cluster"].ssh.privateKeyPath;
+    raw["cluster"].ssh.privateKey = Secret.of(KEY);
+    edit(raw);
+    return parseConfig(raw, { checkFiles: false });
+}
+const byName = (plan: PlannedStep[]) => Object.fromEntries(plan.map((s) => [s.name, s]));
+
+describe("planCluster", () => {
+    const plan = planCluster(cfgWith());
+
+    it("one chain per host, named <verb-noun>-<node>, each step waiting for the previous one of its host", () => {
+        assert.deepEqual(plan.map((s) => [s.name, s.runsOn, s.after]), [
+            ["wait-ssh-cp-0", "cp-0", []],
+            ["preflight-cp-0", "cp-0", ["wait-ssh-cp-0"]],
+            ["prepare-host-cp-0", "cp-0", ["preflight-cp-0"]],
+            ["kubeadm-init-cp-0", "cp-0", ["prepare-host-cp-0"]],
+            ["read-kubeconfig-cp-0", "cp-0", ["kubeadm-init-cp-0"]],
+            ["wait-ssh-worker-0", "worker-0", []],
+            ["preflight-worker-0", "worker-0", ["wait-ssh-worker-0"]],
+            ["prepare-host-worker-0", "worker-0", ["preflight-worker-0"]],
+            ["create-join-token-worker-0", "cp-0", ["prepare-host-worker-0", "read-kubeconfig-cp-0"]],
+            ["kubeadm-join-worker-0", "worker-0", ["create-join-token-worker-0"]],
+            ["remove-node-worker-0", "cp-0", ["kubeadm-join-worker-0"]],
+            ["wait-ssh-worker-1", "worker-1", []],
+            ["preflight-worker-1", "worker-1", ["wait-ssh-worker-1"]],
+            ["prepare-host-worker-1", "worker-1", ["preflight-worker-1"]],
+            ["create-join-token-worker-1", "cp-0", ["prepare-host-worker-1", "read-kubeconfig-cp-0"]],
+            ["kubeadm-join-worker-1", "worker-1", ["create-join-token-worker-1"]],
+            ["remove-node-worker-1", "cp-0", ["kubeadm-join-worker-1"]],
+        ]);
+    });
+
+    it("workers depend on no other host except the first control plane after init", () => {
+        for (const s of plan.filter((p) => p.node.startsWith("worker-"))) {
+            for (const a of s.after) assert.ok(a.endsWith(`-${s.node}`) || a === "read-kubeconfig-cp-0", `${s.name} waits for ${a}`);
+        }
+    });
+
+    it("only the per-node lifecycle steps carry a delete; kubeadm-init never does", () => {
+        const deletes = plan.filter((s) => s.delete).map((s) => [s.name, s.deleteSteps]);
+        assert.deepEqual(deletes, [
+            ["read-kubeconfig-cp-0", ["kubeadm-reset"]],
+            ["kubeadm-join-worker-0", ["kubeadm-reset"]],
+            ["remove-node-worker-0", ["drain-node", "remove-node"]],
+            ["kubeadm-join-worker-1", ["kubeadm-reset"]],
+            ["remove-node-worker-1", ["drain-node", "remove-node"]],
+        ]);
+        assert.equal(byName(plan)["kubeadm-init-cp-0"]!.delete, undefined);
+        // drain, then delete the Node, on the first control plane; the drain script is uploaded, remove-node on stdin.
+        const rm = byName(plan)["remove-node-worker-0"]!.delete!;
+        assert.match(rm.command, /^sudo -n env DRAIN_TIMEOUT=300s NODE_NAME=worker-0 bash \.microseg\/scripts\/[0-9a-f]{12}-drain-node\.sh && sudo -n env NODE_NAME=worker-0 bash -s$/);
+        assert.match(String(rm.stdin), /^#!\/usr\/bin\/env bash\n# remove-node:/);
+    });
+
+    it("secrets: the token is secret stdout and reaches kubeadm-join on stdin, never on a command line", () => {
+        const p = byName(plan);
+        assert.equal(p["create-join-token-worker-0"]!.secretStdout, true);
+        assert.equal(p["read-kubeconfig-cp-0"]!.secretStdout, true);
+        assert.equal(p["kubeadm-join-worker-0"]!.stdinFrom, "create-join-token-worker-0");
+        assert.match(p["kubeadm-join-worker-0"]!.create.command, /^sudo -n env KUBEADM_CONFIG_B64=\S+ bash \.microseg\/scripts\/[0-9a-f]{12}-kubeadm-join\.sh$/);
+    });
+
+    it("trigger hashes: the same for an unchanged config, changed only for the changed host", () => {
+        const triggers = (c: StackConfig) => Object.fromEntries(planCluster(c).map((s) => [s.name, s.create.triggerHash]));
+        const a = triggers(cfgWith());
+        assert.deepEqual(triggers(cfgWith()), a);
+        const b = triggers(cfgWith((raw) => { raw["cluster"].hosts[2].labels = { "topology.kubernetes.io/zone": "lab-c" }; }));
+        assert.deepEqual(Object.keys(b).filter((k) => b[k] !== a[k]), ["kubeadm-join-worker-1"]);
+        // A label the kubelet may not set itself adds a label-node step for that worker only.
+        const c = planCluster(cfgWith((raw) => { raw["cluster"].hosts[1].labels["node-role.kubernetes.io/worker"] = ""; }));
+        assert.deepEqual(c.filter((s) => !(s.name in a)).map((s) => [s.name, s.runsOn, s.after]), [["label-node-worker-0", "cp-0", ["kubeadm-join-worker-0"]]]);
+    });
+
+    it("the lab profile puts MICROSEG_* on every command line (the host's own root; the control plane's for its steps)", () => {
+        const lab = planCluster(cfgWith(), { kind: "lab", roots: { "cp-0": "/r/1", "worker-0": "/r/2", "worker-1": "/r/3" }, labPath: "/lab/bin" });
+        const p = byName(lab);
+        assert.match(p["prepare-host-worker-0"]!.create.command, /MICROSEG_HOST_PROFILE=lab MICROSEG_LAB_PATH=\/lab\/bin MICROSEG_ROOT=\/r\/2 /);
+        assert.match(p["create-join-token-worker-0"]!.create.command, / MICROSEG_ROOT=\/r\/1 /);
+        assert.match(p["remove-node-worker-0"]!.delete!.command, / MICROSEG_ROOT=\/r\/1 .* MICROSEG_ROOT=\/r\/1 /);
+        assert.match(p["kubeadm-join-worker-0"]!.delete!.command, / MICROSEG_ROOT=\/r\/2 bash -s$/);
+        assert.throws(() => profileEnv({ kind: "lab", roots: {} }, "cp-0"), { message: 'hostProfile: no lab root for host "cp-0". Fix: add it to hostProfile.roots' });
+        // The default profile sets nothing: real Ubuntu.
+        assert.doesNotMatch(planCluster(cfgWith()).map((s) => s.create.command).join("\n"), /MICROSEG_/);
+    });
+
+    it("rewriteKubeconfigServer sets the endpoint and keeps the rest", () => {
+        const kc = "apiVersion: v1\nclusters:\n- cluster:\n    certificate-authority-data: QUJD\n    server: https://10.0.0.5:6443\n  name: kubernetes\nkind: Config\n";
+        const out = YAML.parse(rewriteKubeconfigServer(kc, { host: "fd00::1", port: 6443 }));
+        assert.deepEqual(out.clusters[0].cluster, { "certificate-authority-data": "QUJD", server: "https://[fd00::1]:6443" });
+        assert.throws(() => rewriteKubeconfigServer("kind: Config\n", { host: "a", port: 1 }), { message: "read-kubeconfig: /etc/kubernetes/admin.conf has no clusters" });
+    });
+});
+
+// ---------------------------------------------------------------------------------------------------------
+// Under mocks
+
+interface Registered { type: string; name: string; inputs: any; urn: string }
+const registered: Registered[] = [];
+let uuids: Record<string, string> = {};
+const KUBECONFIG = "apiVersion: v1\nclusters:\n- cluster:\n    server: https://10.0.0.5:6443\n  name: kubernetes\nkind: Config\nusers:\n- name: admin\n  user:\n    client-key-data: S0VZ\n";
+
+before(async () => {
+    await pulumi.runtime.setMocks({
+        newResource(args) {
+            registered.push({ type: args.type, name: args.name, inputs: args.inputs, urn: "" });
+            const host = String(args.inputs["hostName"] ?? "");
+            const step = String(args.inputs["stepName"] ?? "");
+            const stdout = step === "preflight" ? `identity hostname=${host} product_uuid=${uuids[host] ?? host} macs=none\n`
+                : step === "read-kubeconfig" ? KUBECONFIG
+                : step === "create-join-token" ? "JOIN_TOKEN=abcdef.0123456789abcdef\n" : "";
+            return { id: `${args.name}-id`, state: { ...args.inputs, stdout, hostKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIA" } };
+        },
+        call: () => ({}),
+    }, "microseg", "test", false);
+});
+
+const out = <T>(o: pulumi.Output<T>) => new Promise<T>((resolve) => o.apply(resolve));
+
+describe("KubeadmCluster under mocks", () => {
+    it("registers the plan's SshCommands under the component, triggers = the step's hash, secrets kept secret", async () => {
+        const cfg = cfgWith();
+        const c = new KubeadmCluster("cluster", { config: cfg });
+        assert.deepEqual(await out(c.nodeNames), ["cp-0", "worker-0", "worker-1"]);
+        const plan = planCluster(cfg);
+        const cmds = registered.filter((r) => r.type === "pulumi-nodejs:dynamic/microseg:SshCommand");
+        assert.deepEqual(cmds.map((r) => r.name).sort(), plan.map((s) => s.name).sort());
+        for (const s of plan) {
+            const r = cmds.find((x) => x.name === s.name)!;
+            assert.deepEqual(r.inputs.triggers, [s.create.triggerHash], s.name);
+            assert.equal(r.inputs.stepName, s.stepName);
+            assert.equal(r.inputs.delete === undefined, s.delete === undefined, `${s.name} delete`);
+        }
+        // Parent: every step's URN is below the component's.
+        const urn = await out(c.steps["kubeadm-init-cp-0"]!.urn);
+        assert.match(urn, /::microseg:cluster:KubeadmCluster\$pulumi-nodejs:dynamic\/microseg:SshCommand::kubeadm-init-cp-0$/);
+        assert.equal(await pulumi.isSecret(c.kubeconfig), true);
+        // A step's secret stdout is the engine's additionalSecretOutputs (mocks do not apply them): the lab test
+        // checks it in the real stack export; the join's stdin is a secret input here.
+        assert.equal(cmds.find((r) => r.name === "kubeadm-join-worker-0")!.inputs.stdinSecret.create, true);
+        assert.match(await out(c.kubeconfig), /server: https:\/\/192\.168\.1\.222:6443/);
+        assert.deepEqual(await out(c.nodeAddresses), ["192.168.1.222", "192.168.1.223", "192.168.1.224"]);
+        assert.deepEqual(await out(c.apiEndpoint), { host: "192.168.1.222", port: 6443 });
+        // Later steps pin the key wait-ssh recorded; wait-ssh dials longer.
+        const raw = (n: string) => cmds.find((r) => r.name === n)!.inputs.connection;
+        // The connection holds the private key, so it arrives as a whole secret (the SDK's secret envelope).
+        const SECRET_SIG = "4dabf18193072939515e22adb298388d";
+        assert.equal(raw("wait-ssh-cp-0")[SECRET_SIG], "1b47061264138c4ac30d75fd1eb44270");
+        const conn = (n: string) => raw(n).value;
+        assert.equal(conn("wait-ssh-cp-0").privateKey, KEY);
+        assert.equal(conn("prepare-host-worker-0").hostKey, "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIA");
+        assert.equal(conn("wait-ssh-worker-0").hostKey, undefined);
+        assert.deepEqual([conn("wait-ssh-worker-0").dialRetries, conn("prepare-host-worker-0").dialRetries], [10, 2]);
+    });
+});
