@@ -9,10 +9,10 @@ counts=("$@")
 ((${#counts[@]})) || counts=(1 3 10)
 max=0
 for n in "${counts[@]}"; do ((n > max)) && max=$n; done
-[[ -f .lab/env ]] || { echo "bench/cluster.sh: the Kubernetes lab is not up. Fix: bash lab/up.sh" >&2; exit 1; }
+[[ -f "${LAB_DIR:-.lab}/env" ]] || { echo "bench/cluster.sh: the Kubernetes lab is not up. Fix: bash lab/up.sh" >&2; exit 1; }
 LAB_HOST_COUNT=$max bash lab/hosts-up.sh >/dev/null
 # shellcheck disable=SC1091
 source lab/engine-env.sh >/dev/null
 # shellcheck disable=SC1091
-source .lab/env
+source "${LAB_DIR:-.lab}/env"
 exec node --import tsx bench/cluster.ts "${counts[@]}"

@@ -76,11 +76,11 @@ export function resetLabRoots(hosts: readonly LabHost[], over: Record<string, Re
         for (const [rel, content] of Object.entries(files)) write(h.root, rel, content);
     }
     const cp = hosts[0]!;
-    const kc = YAML.parse(fs.readFileSync(path.join(repoRoot, ".lab", "kubeconfig"), "utf8")) as { clusters: Array<{ cluster: Record<string, string> }> };
+    const kc = YAML.parse(fs.readFileSync(path.join(process.env["LAB_DIR"] ?? path.join(repoRoot, ".lab"), "kubeconfig"), "utf8")) as { clusters: Array<{ cluster: Record<string, string> }> };
     for (const c of kc.clusters) Object.assign(c.cluster, { server: `https://${BRIDGE_ADDRESS}:${FORWARD_PORT}`, "tls-server-name": "127.0.0.1" });
     write(cp.root, "etc/kubernetes/admin.conf", YAML.stringify(kc));
     fs.chmodSync(path.join(cp.root, "etc/kubernetes/admin.conf"), 0o600);
-    write(cp.root, "etc/kubernetes/pki/ca.crt", fs.readFileSync(path.join(repoRoot, ".lab", "pki", "ca.crt"), "utf8"));
+    write(cp.root, "etc/kubernetes/pki/ca.crt", fs.readFileSync(path.join(process.env["LAB_DIR"] ?? path.join(repoRoot, ".lab"), "pki", "ca.crt"), "utf8"));
 }
 
 /** Serves the lab kube-apiserver (127.0.0.1 only) on the bridge address, so the netns hosts reach it. */

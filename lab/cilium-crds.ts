@@ -8,9 +8,9 @@ import * as path from "node:path";
 
 const repoRoot = path.resolve(__dirname, "..");
 
-/** KUBECONFIG of the running lab (.lab/env). */
+/** KUBECONFIG of the running lab (`$LAB_DIR/env`, default .lab/env). */
 function labKubeconfig(): string {
-    const file = path.join(repoRoot, ".lab", "env");
+    const file = path.join(process.env.LAB_DIR ?? path.join(repoRoot, ".lab"), "env");
     const m = fs.existsSync(file) ? /KUBECONFIG=(\S+)/.exec(fs.readFileSync(file, "utf8")) : null;
     if (!m) throw new Error(`the lab is not up (${file} has no KUBECONFIG): run bash lab/up.sh`);
     return m[1]!.replace(/^["']|["']$/g, "");

@@ -8,6 +8,19 @@ cd "$repo"
 
 bash lab/setup.sh
 
+# The tests get a Kubernetes lab of their own (state in .lab/test, other ports), so a lab stack that lab/main.sh
+# deployed on the main lab is left alone: two stacks on one cluster are refused (they would fight over the
+# Cilium release and the policies). Hard links: lab/up.sh knows its processes by /proc/<pid>/exe.
+export LAB_DIR="$repo/.lab/test"
+export LAB_APISERVER_PORT=27443 LAB_ETCD_CLIENT_PORT=23379 LAB_ETCD_PEER_PORT=23380 \
+  LAB_CONTROLLER_MANAGER_PORT=21257 LAB_SCHEDULER_PORT=21259 LAB_KWOK_PORT=21247
+if ! bash lab/status.sh >/dev/null 2>&1; then
+  rm -rf "${LAB_DIR:?}/bin" "${LAB_DIR:?}/share"
+  mkdir -p "$LAB_DIR"
+  cp -al .lab/bin "$LAB_DIR/bin"
+  cp -a .lab/share "$LAB_DIR/share"
+fi
+
 started_lab=no
 if ! bash lab/status.sh >/dev/null 2>&1; then
   bash lab/up.sh

@@ -8,6 +8,9 @@ import { LocalWorkspace, Stack } from "@pulumi/pulumi/automation";
 
 export const repoRoot = path.resolve(__dirname, "..", "..");
 
+/** The running lab's state directory: `LAB_DIR` (test/run.sh gives the tests a lab of their own), else `.lab`. */
+export const labDir = process.env.LAB_DIR ?? path.join(repoRoot, ".lab");
+
 /** The variables `lab/engine-env.sh` exports (PATH, PULUMI_HOME, backend, passphrase), read by sourcing it. */
 export function engineEnv(): Record<string, string> {
     const out = execFileSync("bash", ["-c", `source lab/engine-env.sh >/dev/null && env -0`], {
@@ -24,7 +27,7 @@ export function engineEnv(): Record<string, string> {
 
 /** The lab's `.lab/env` as a map (KUBECONFIG, LAB_APISERVER_URL, ...); throws when the lab is not up. */
 export function labEnv(): Record<string, string> {
-    const file = path.join(repoRoot, ".lab", "env");
+    const file = path.join(labDir, "env");
     if (!fs.existsSync(file)) throw new Error(`the lab is not up (${file} is missing): run bash lab/up.sh`);
     const env: Record<string, string> = {};
     for (const line of fs.readFileSync(file, "utf8").split("\n")) {

@@ -88,7 +88,7 @@ describe("KubeadmCluster on the real engine against 3 lab SSH hosts", { timeout:
 
     it("changing one worker touches only that worker's resources", async () => {
         // The kubelets would have registered their Nodes; the lab's stand-in join does not, so register them here.
-        for (const n of ["worker-1", "worker-2"]) assert.equal(spawnSync(path.join(repoRoot, ".lab", "bin", "kubectl"), ["apply", "-f", "-"], { input: FAKE_NODE(n), env: { ...process.env, KUBECONFIG: path.join(repoRoot, ".lab", "kubeconfig") } }).status, 0);
+        for (const n of ["worker-1", "worker-2"]) assert.equal(spawnSync(path.join(repoRoot, ".lab", "bin", "kubectl"), ["apply", "-f", "-"], { input: FAKE_NODE(n), env: { ...process.env, KUBECONFIG: path.join(process.env.LAB_DIR ?? path.join(repoRoot, ".lab"), "kubeconfig") } }).status, 0);
         labels["worker-1"]!["topology.kubernetes.io/zone"] = "lab-c";
         let c0 = counts();
         let r = await up();

@@ -11,7 +11,7 @@ const repoRoot = path.resolve(__dirname, "..", "..");
 
 /** `.lab/env` (lines `export KEY=value`) as a map; throws when the lab is not up. */
 function readLabEnv(): Record<string, string> {
-    const file = path.join(repoRoot, ".lab", "env");
+    const file = path.join(process.env.LAB_DIR ?? path.join(repoRoot, ".lab"), "env");
     if (!fs.existsSync(file)) throw new Error(`the lab is not up (${file} is missing): run bash lab/up.sh`);
     const env: Record<string, string> = {};
     for (const line of fs.readFileSync(file, "utf8").split("\n")) {

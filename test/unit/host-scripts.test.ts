@@ -33,7 +33,7 @@ import { Secret } from "../../lib/secret";
 
 const REPO = path.join(__dirname, "..", "..");
 const LAB_BIN = path.join(REPO, ".lab", "bin");
-const LAB_KUBECONFIG = path.join(REPO, ".lab", "kubeconfig");
+const LAB_KUBECONFIG = path.join(process.env.LAB_DIR ?? path.join(REPO, ".lab"), "kubeconfig");
 const GOLDEN = path.join(__dirname, "golden", "host-scripts");
 const STEPS = Object.keys(HOST_STEPS) as HostStepName[];
 
