@@ -13,6 +13,8 @@ import { workloads } from "./policies/workloads";
 import { clusterIdentity, destructiveChanges, foreignOwner, identityData, identityFromData } from "./lib/cluster-identity";
 import { apiTargetFromKubeconfig, readConfigMapData } from "./lib/kube-api";
 import { ciliumChart, ciliumValuesArgs, policyCheckContext, stackPolicies } from "./lib/stack-plan";
+import { encodeTraffic, trafficReport, trafficSnapshot, TRAFFIC_MATRIX_KEY, type TrafficSnapshot } from "./lib/traffic-diff";
+import { buildVerdictEngine } from "./lib/verdicts";
 
 const NAMESPACE = "microseg:";
 
@@ -86,10 +88,29 @@ function guardClusterIdentity(cfg: StackConfig, access: ClusterAccess): pulumi.O
     });
 }
 
+/**
+ * Says at preview (and up) what the policy change means for traffic: the verdict matrix recorded in the cluster
+ * by the last `up` (StackRecord, lib/traffic-diff.ts) against the one of these policies, workloads and
+ * enforcement mode; one line per changed flow, a warning for a newly denied one, nothing when nothing changes.
+ */
+function reportTrafficDiff(current: TrafficSnapshot, access: ClusterAccess): pulumi.Output<pulumi.Resource[]> {
+    return access.kubeconfig.apply(async (kubeconfig) => {
+        const data = await readConfigMapData(apiTargetFromKubeconfig(kubeconfig), STACK_RECORD_NAMESPACE, STACK_RECORD_NAME).catch(() => undefined);
+        // Another stack's record is refused by guardClusterIdentity; its matrix says nothing about this stack.
+        if (!data || data["project"] !== pulumi.getProject() || data["stack"] !== pulumi.getStack()) return [];
+        for (const line of trafficReport(data[TRAFFIC_MATRIX_KEY], current)) {
+            await (line.level === "warn" ? pulumi.log.warn(`traffic: ${line.message}`) : pulumi.log.info(`traffic: ${line.message}`));
+        }
+        return [];
+    });
+}
+
 const cfg = loadConfig();
 const k8sCluster = cluster(cfg);
 const onCluster = { provider: k8sCluster.provider };
 const identityGuard = guardClusterIdentity(cfg, k8sCluster);
+const traffic = trafficSnapshot(buildVerdictEngine(stackPolicies(cfg), workloads, { enforcement: cfg.cilium.policyEnforcementMode }).matrix());
+const trafficDiff = reportTrafficDiff(traffic, k8sCluster);
 
 const cilium = new Cilium("cilium", { values: ciliumValuesArgs(cfg), chart: ciliumChart(cfg, __dirname) }, { ...onCluster, dependsOn: identityGuard });
 
@@ -121,8 +142,8 @@ const policySet = new PolicySet("policies", {
 
 new StackRecord("stack-record", {
     environment: cfg.environment,
-    data: { ciliumChartVersion: cfg.cilium.version, policyDigest: policySet.digest, ...identityData(clusterIdentity(cfg)) },
-}, { ...onCluster, dependsOn: identityGuard });
+    data: { ciliumChartVersion: cfg.cilium.version, policyDigest: policySet.digest, ...identityData(clusterIdentity(cfg)), [TRAFFIC_MATRIX_KEY]: encodeTraffic(traffic) },
+}, { ...onCluster, dependsOn: pulumi.all([identityGuard, trafficDiff]).apply(([a, b]) => [...a, ...b]) });
 
 export const environment = cfg.environment;
 export const clusterMode = cfg.cluster.mode;
