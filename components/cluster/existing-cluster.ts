@@ -47,9 +47,11 @@ export class ExistingCluster extends pulumi.ComponentResource implements Cluster
         this.nodeAddresses = args.nodeAddresses
             ? pulumi.output(args.nodeAddresses)
             : this.apiEndpoint.apply((e) => [e.host]);
+        // ConfigMaps update in place: the stack record (a fixed name) would otherwise be replaced, i.e. deleted
+        // before it is recreated, on every policy change, leaving the cluster without a record if the create fails.
         this.provider = new k8s.Provider(
             `${name}-k8s`,
-            { kubeconfig: this.kubeconfig, context: args.context },
+            { kubeconfig: this.kubeconfig, context: args.context, enableConfigMapMutable: true },
             { parent: this },
         );
         this.registerOutputs({ apiEndpoint: this.apiEndpoint, nodeAddresses: this.nodeAddresses });

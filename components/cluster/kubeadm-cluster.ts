@@ -250,7 +250,7 @@ export class KubeadmCluster extends pulumi.ComponentResource implements ClusterA
         for (const s of plan) lastOf.set(s.node, made[s.name]!);
         const lasts = [...lastOf.values()];
         this.nodeNames = pulumi.all(lasts.map((c) => c.id)).apply(() => cluster.hosts.map((h) => h.name));
-        this.provider = new k8s.Provider(`${name}-k8s`, { kubeconfig: this.kubeconfig }, { parent: this, dependsOn: lasts });
+        this.provider = new k8s.Provider(`${name}-k8s`, { kubeconfig: this.kubeconfig, enableConfigMapMutable: true }, { parent: this, dependsOn: lasts });
         this.registerOutputs({ apiEndpoint: this.apiEndpoint, nodeAddresses: this.nodeAddresses, nodeNames: this.nodeNames });
     }
 
