@@ -276,7 +276,8 @@ export function automationSeam(projectDir: string, envVars: Record<string, strin
             return Object.fromEntries(Object.entries(await (await select(name)).outputs()).map(([k, v]) => [k, v.value]));
         },
         async preview(name) {
-            const r = await (await select(name)).preview({ diff: true, color: "never" });
+            // Not `--diff`: in that display the engine leaves out the Stack's diagnostics, i.e. the traffic lines.
+            const r = await (await select(name)).preview({ color: "never" });
             return { changes: withoutSame(r.changeSummary as Record<string, number>), stdout: r.stdout };
         },
         async up(name, onOutput) {
