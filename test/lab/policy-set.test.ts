@@ -45,7 +45,10 @@ export const digest = set.digest;
 
 /** The repo's policies moved to namespaces of this test, plus one clusterwide policy, so runs never collide. */
 function testPolicies(): PolicyManifest[] {
-    const moved = repoPolicies.map((p): PolicyManifest => ({ ...p, metadata: { ...p.metadata, namespace: `${id}-${p.metadata.namespace}` } }));
+    // Clusterwide policies of the repo are left out: they are not namespaced and their names would collide across runs.
+    const moved = repoPolicies
+        .filter((p) => p.kind === "CiliumNetworkPolicy")
+        .map((p): PolicyManifest => ({ ...p, metadata: { ...p.metadata, namespace: `${id}-${p.metadata.namespace}` } }));
     const dns = ccnp(`${id}-allow-dns`, {
         description: "every pod may ask kube-dns",
         endpointSelector: {},
