@@ -35,7 +35,7 @@ export const HOST_STEPS = {
   "read-kubeconfig": { env: [], secretStdout: true },
   "create-join-token": { env: ["NODE_NAME", "CONTROL_PLANE", "TOKEN_TTL"], secretStdout: true },
   "kubeadm-join": { env: ["KUBEADM_CONFIG_B64"], secretStdin: true },
-  "label-node": { env: ["NODE_NAME", "NODE_LABELS"] },
+  "label-node": { env: ["NODE_NAME", "NODE_LABELS", "NODE_WAIT_SECONDS"] },
   "drain-node": { env: ["NODE_NAME", "DRAIN_TIMEOUT"] },
   "remove-node": { env: ["NODE_NAME"] },
   "kubeadm-reset": { env: [] },
@@ -154,12 +154,17 @@ export function createJoinTokenStep(host: HostConfig, opts?: HostStepOptions): H
   return hostStep("create-join-token", { NODE_NAME: host.name, CONTROL_PLANE: host.role === "control-plane" ? "1" : "0", TOKEN_TTL: "15m" }, opts);
 }
 
-/** The labels the kubelet may not set itself; undefined when there are none. Runs on the first control plane. */
+/**
+ * Every label of the node, set from the first control plane once the node has joined; undefined when it has none.
+ * All of them, not only those the kubelet may not set itself: the kubelet applies its `node-labels` only when it
+ * registers the Node, so a label changed later must be set here (re-running the join does nothing on a joined host).
+ */
 export function labelNodeStep(cfg: StackConfig, host: HostConfig, opts?: HostStepOptions): HostStep | undefined {
   const first = controlPlaneHosts(cfg)[0];
   const r = first?.name === host.name ? renderKubeadmInit(cfg, host) : renderKubeadmJoin(cfg, host);
-  if (Object.keys(r.labelsAfterJoin).length === 0) return undefined;
-  return hostStep("label-node", { NODE_NAME: host.name, NODE_LABELS: formatLabels(r.labelsAfterJoin) }, opts);
+  const all = { ...r.labelsAfterJoin, ...(host.labels ?? {}) };
+  if (Object.keys(all).length === 0) return undefined;
+  return hostStep("label-node", { NODE_NAME: host.name, NODE_LABELS: formatLabels(all) }, opts);
 }
 
 // ---------------------------------------------------------------------------------------------------------

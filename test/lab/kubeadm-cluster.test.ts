@@ -64,14 +64,25 @@ describe("KubeadmCluster on the real engine against 3 lab SSH hosts", { timeout:
 
     it("up: every step runs once, counted on each host; tokens are real; the kubeconfig points at the endpoint", async (t) => {
         const known = new Set(tokens());
+        // A kubelet registers its Node once its host has joined; the lab's stand-in join does not, so a watcher does it
+        // when the join stand-in has written its config (label-node waits for the Node, as for a real kubelet).
+        const registered = new Set<string>();
+        const kubelets = setInterval(() => {
+            for (const w of hosts.slice(1)) {
+                if (registered.has(w.name) || !fs.existsSync(path.join(w.root, "etc/kubernetes/microseg/kubeadm-join.yaml"))) continue;
+                registered.add(w.name);
+                spawnSync(path.join(repoRoot, ".lab", "bin", "kubectl"), ["apply", "-f", "-"], { input: FAKE_NODE(w.name), env: { ...process.env, KUBECONFIG: path.join(process.env.LAB_DIR ?? path.join(repoRoot, ".lab"), "kubeconfig") } });
+            }
+        }, 200);
         const c0 = counts();
         const t0 = Date.now();
-        const r = await up();
+        const r = await up().finally(() => clearInterval(kubelets));
         t.diagnostic(`up, 1 control plane + 2 workers: ${((Date.now() - t0) / 1000).toFixed(1)} s`);
-        // 17 SshCommands, the component, its k8s provider and the stack.
-        assert.deepEqual(changes(r), { create: 20 });
-        // cp-0: its 5 steps + create-join-token and remove-node per worker; a worker: 4 steps + the join's upload.
-        assert.deepEqual(delta(c0), [9, 5, 5]);
+        // 19 SshCommands, the component, its k8s provider and the stack.
+        assert.deepEqual(changes(r), { create: 22 });
+        // cp-0: its 5 steps + create-join-token, label-node and remove-node per worker; a worker: 4 steps + the join's upload.
+        assert.deepEqual(delta(c0), [11, 5, 5]);
+        assert.match(kubectl("get", "node", "worker-1", "--show-labels").stdout, /topology\.kubernetes\.io\/zone=lab-a/);
         assert.deepEqual(r.outputs["nodeNames"]!.value, ["cp-0", "worker-1", "worker-2"]);
         assert.equal(r.outputs["kubeconfig"]!.secret, true);
         assert.match(r.outputs["kubeconfig"]!.value as string, /server: https:\/\/10\.213\.0\.1:26443\n/);
@@ -87,18 +98,17 @@ describe("KubeadmCluster on the real engine against 3 lab SSH hosts", { timeout:
     });
 
     it("changing one worker touches only that worker's resources", async () => {
-        // The kubelets would have registered their Nodes; the lab's stand-in join does not, so register them here.
-        for (const n of ["worker-1", "worker-2"]) assert.equal(spawnSync(path.join(repoRoot, ".lab", "bin", "kubectl"), ["apply", "-f", "-"], { input: FAKE_NODE(n), env: { ...process.env, KUBECONFIG: path.join(process.env.LAB_DIR ?? path.join(repoRoot, ".lab"), "kubeconfig") } }).status, 0);
         labels["worker-1"]!["topology.kubernetes.io/zone"] = "lab-c";
         let c0 = counts();
         let r = await up();
-        assert.deepEqual(changes(r), { update: 1 }, "kubeadm-join-worker-1 reruns (its config carries the kubelet's labels)");
-        assert.deepEqual(delta(c0), [0, 2, 0], "only worker-1: upload + kubeadm-join");
-        // A label the kubelet may not set: a label-node step for worker-2, run on cp-0 against the lab apiserver.
+        assert.deepEqual(changes(r), { update: 2 }, "worker-1's kubeadm-join (its config carries the kubelet's labels) and label-node");
+        assert.deepEqual(delta(c0), [1, 2, 0], "label-node-worker-1 on cp-0; upload + kubeadm-join on worker-1");
+        assert.match(kubectl("get", "node", "worker-1", "--show-labels").stdout, /topology\.kubernetes\.io\/zone=lab-c/, "the joined Node gets the new label");
+        // A label the kubelet may not set: worker-2's label-node step, run on cp-0 against the lab apiserver.
         labels["worker-2"]!["node-role.kubernetes.io/worker"] = "";
         c0 = counts();
         r = await up();
-        assert.deepEqual(changes(r), { create: 1 });
+        assert.deepEqual(changes(r), { update: 1 });
         assert.deepEqual(delta(c0), [1, 0, 0]);
         assert.equal(kubectl("get", "node", "worker-2", "-o", "jsonpath={.metadata.labels.node-role\\.kubernetes\\.io/worker}").status, 0);
         assert.match(kubectl("get", "node", "worker-2", "--show-labels").stdout, /node-role\.kubernetes\.io\/worker=/);

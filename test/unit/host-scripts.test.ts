@@ -490,8 +490,8 @@ describe("host-scripts", () => {
           assert.equal(r2.stderr, `remove-node: nothing to do: node ${node} is not in the cluster\n`);
           const d2 = runStep((e) => hostStep("drain-node", { ...e, NODE_NAME: node }, noSudo), root);
           assert.equal(d2.stderr, `drain-node: nothing to do: node ${node} is not in the cluster\n`);
-          const l3 = runStep(label, root);
-          assert.equal(l3.stderr, `label-node: node ${node} is not in the cluster. Fix: join it first (kubeadm-join)\n`);
+          const l3 = runStep((e) => label({ ...e, NODE_WAIT_SECONDS: "3" }), root);
+          assert.equal(l3.stderr, `label-node: node ${node} did not register within 3s. Fix: check the kubelet on ${node} (journalctl -u kubelet), then re-run pulumi up\n`);
           const t = runStep((e) => hostStep("create-join-token", { ...e, NODE_NAME: "lab-node-0" }, noSudo), root);
           assert.equal(t.stdout, "");
           assert.equal(t.stderr, "create-join-token: nothing to do: node lab-node-0 is already in the cluster\n");

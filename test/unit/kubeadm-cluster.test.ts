@@ -41,13 +41,15 @@ describe("planCluster", () => {
             ["prepare-host-worker-0", "worker-0", ["preflight-worker-0"]],
             ["create-join-token-worker-0", "cp-0", ["prepare-host-worker-0", "read-kubeconfig-cp-0"]],
             ["kubeadm-join-worker-0", "worker-0", ["create-join-token-worker-0"]],
-            ["remove-node-worker-0", "cp-0", ["kubeadm-join-worker-0"]],
+            ["label-node-worker-0", "cp-0", ["kubeadm-join-worker-0"]],
+            ["remove-node-worker-0", "cp-0", ["label-node-worker-0"]],
             ["wait-ssh-worker-1", "worker-1", []],
             ["preflight-worker-1", "worker-1", ["wait-ssh-worker-1"]],
             ["prepare-host-worker-1", "worker-1", ["preflight-worker-1"]],
             ["create-join-token-worker-1", "cp-0", ["prepare-host-worker-1", "read-kubeconfig-cp-0"]],
             ["kubeadm-join-worker-1", "worker-1", ["create-join-token-worker-1"]],
-            ["remove-node-worker-1", "cp-0", ["kubeadm-join-worker-1"]],
+            ["label-node-worker-1", "cp-0", ["kubeadm-join-worker-1"]],
+            ["remove-node-worker-1", "cp-0", ["label-node-worker-1"]],
         ]);
     });
 
@@ -86,10 +88,14 @@ describe("planCluster", () => {
         const a = triggers(cfgWith());
         assert.deepEqual(triggers(cfgWith()), a);
         const b = triggers(cfgWith((raw) => { raw["cluster"].hosts[2].labels = { "topology.kubernetes.io/zone": "lab-c" }; }));
-        assert.deepEqual(Object.keys(b).filter((k) => b[k] !== a[k]), ["kubeadm-join-worker-1"]);
-        // A label the kubelet may not set itself adds a label-node step for that worker only.
-        const c = planCluster(cfgWith((raw) => { raw["cluster"].hosts[1].labels["node-role.kubernetes.io/worker"] = ""; }));
-        assert.deepEqual(c.filter((s) => !(s.name in a)).map((s) => [s.name, s.runsOn, s.after]), [["label-node-worker-0", "cp-0", ["kubeadm-join-worker-0"]]]);
+        // The join carries the kubelet's labels (for its first registration); label-node sets them on the joined Node.
+        assert.deepEqual(Object.keys(b).filter((k) => b[k] !== a[k]), ["kubeadm-join-worker-1", "label-node-worker-1"]);
+        // A label the kubelet may not set itself only changes that worker's label-node step.
+        const c = triggers(cfgWith((raw) => { raw["cluster"].hosts[1].labels["node-role.kubernetes.io/worker"] = ""; }));
+        assert.deepEqual(Object.keys(c).filter((k) => c[k] !== a[k]), ["label-node-worker-0"]);
+        // A host without labels has no label-node step.
+        const d = planCluster(cfgWith((raw) => { raw["cluster"].hosts[1].labels = {}; }));
+        assert.equal(d.some((s) => s.name === "label-node-worker-0"), false);
     });
 
     it("the lab profile puts MICROSEG_* on every command line (the host's own root; the control plane's for its steps)", () => {

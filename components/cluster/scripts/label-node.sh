@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
-# label-node: on the first control-plane host, sets the labels a kubelet may not set on its own Node
-# (NodeRestriction: kubernetes.io / k8s.io labels outside kubelet.kubernetes.io, node.kubernetes.io and the
-# well-known set, e.g. node-role.kubernetes.io/* or node-restriction.kubernetes.io/*).
+# label-node: on the first control-plane host, sets the configured labels of a Node, all of them: the kubelet may
+# not set some itself (NodeRestriction: kubernetes.io / k8s.io labels outside kubelet.kubernetes.io,
+# node.kubernetes.io and the well-known set, e.g. node-role.kubernetes.io/*), and it applies its own node-labels
+# only when it registers the Node, so a label changed after the join is set here.
 # Guard: every label already has its value -> nothing to do.
-# Inputs (environment): NODE_NAME, NODE_LABELS ("key=value,key2=value2").
+# Inputs (environment): NODE_NAME, NODE_LABELS ("key=value,key2=value2"), NODE_WAIT_SECONDS (default 120: how long to
+#   wait for the kubelet to register the Node after its join).
 # Profiles: MICROSEG_HOST_PROFILE=ubuntu (default) or lab: paths below MICROSEG_ROOT, MICROSEG_LAB_PATH first on
 #   PATH; kubectl talks to the API server in admin.conf for real.
 set -euo pipefail
@@ -35,7 +37,14 @@ node_exists() {
   fail "kubectl get node $NODE_NAME failed: $err"
 }
 
-node_exists || fail "node $NODE_NAME is not in the cluster. Fix: join it first (kubeadm-join)"
+# The kubelet registers its Node shortly after the join: wait for it, bounded (NODE_WAIT_SECONDS, default 120).
+wait=${NODE_WAIT_SECONDS:-120}
+[[ $wait =~ ^[0-9]+$ ]] || fail "NODE_WAIT_SECONDS must be a number of seconds, got \"$wait\""
+deadline=$((SECONDS + wait))
+until node_exists; do
+  ((SECONDS < deadline)) || fail "node $NODE_NAME did not register within ${wait}s. Fix: check the kubelet on $NODE_NAME (journalctl -u kubelet), then re-run pulumi up"
+  sleep 2
+done
 # shellcheck disable=SC2016 # a Go template, not shell
 current=$(k get node "$NODE_NAME" -o go-template='{{range $k, $v := .metadata.labels}}{{$k}}={{$v}}{{"\n"}}{{end}}')
 IFS=, read -ra wanted <<<"$NODE_LABELS"
