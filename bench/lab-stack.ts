@@ -2,10 +2,10 @@
 // benches can time previews of the real graph. Prints figures; never passes or fails on time.
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { parse as parseYaml, stringify as toYaml } from "yaml";
+import { stringify as toYaml } from "yaml";
 import type { Stack } from "@pulumi/pulumi/automation";
 import { registerCiliumCrds } from "../lab/cilium-crds";
-import { labEnv, newLabStack, repoRoot } from "../test/lab/harness";
+import { labStackConfig, newLabStack } from "../test/lab/harness";
 
 export function median(xs: number[]): number {
     const s = [...xs].sort((a, b) => a - b);
@@ -22,10 +22,7 @@ export async function timed<T>(f: () => Promise<T>): Promise<[number, T]> {
 export async function upLabStack(prefix: string): Promise<{ stack: Stack; done: () => Promise<void> }> {
     await registerCiliumCrds();
     const { stack, workDir, cleanup } = await newLabStack(prefix);
-    const doc = parseYaml(fs.readFileSync(path.join(repoRoot, "Pulumi.lab.yaml"), "utf8")) as { config: Record<string, any> };
-    doc.config["microseg:cluster"].kubeconfigPath = labEnv().KUBECONFIG;
-    doc.config["microseg:cilium"].chart.path = path.resolve(repoRoot, doc.config["microseg:cilium"].chart.path);
-    fs.writeFileSync(path.join(workDir, `Pulumi.${stack.name}.yaml`), toYaml({ config: doc.config }));
+    fs.writeFileSync(path.join(workDir, `Pulumi.${stack.name}.yaml`), toYaml({ config: labStackConfig() }));
     await stack.up({ color: "never" });
     return { stack, done: cleanup };
 }

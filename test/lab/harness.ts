@@ -5,6 +5,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { LocalWorkspace, Stack } from "@pulumi/pulumi/automation";
+import { parse as parseYaml } from "yaml";
 
 export const repoRoot = path.resolve(__dirname, "..", "..");
 
@@ -106,4 +107,13 @@ export async function newProgramStack(
 /** `pulumi stack export` as a user runs it (no --show-secrets; the Automation API's exportStack decrypts). */
 export function cliStackExport(workDir: string, stackName: string): string {
     return execFileSync("pulumi", ["stack", "export", "--stack", stackName], { cwd: workDir, env: { ...process.env, ...engineEnv() }, encoding: "utf8" });
+}
+
+/** Pulumi.lab.yaml's config with its relative paths made absolute, for a stack living in a temp copy of the project. */
+export function labStackConfig(): Record<string, any> {
+    const doc = parseYaml(fs.readFileSync(path.join(repoRoot, "Pulumi.lab.yaml"), "utf8")) as { config: Record<string, any> };
+    const config = structuredClone(doc.config);
+    config["microseg:cluster"].kubeconfigPath = labEnv().KUBECONFIG;
+    config["microseg:cilium"].chart.path = path.resolve(repoRoot, config["microseg:cilium"].chart.path);
+    return config;
 }

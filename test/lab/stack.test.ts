@@ -10,16 +10,7 @@ import type { Stack } from "@pulumi/pulumi/automation";
 import { registerCiliumCrds } from "../../lab/cilium-crds";
 import { policyDisplayName } from "../../components/policy/policy-set";
 import { policies as typedPolicies } from "../../policies";
-import { cliStackExport, kubectl, labEnv, newLabStack, repoRoot } from "./harness";
-
-/** Pulumi.lab.yaml with its relative paths made absolute, for a stack living in a temp copy of the project. */
-function labStackConfig(): Record<string, any> {
-    const doc = parseYaml(fs.readFileSync(path.join(repoRoot, "Pulumi.lab.yaml"), "utf8")) as { config: Record<string, any> };
-    const config = structuredClone(doc.config);
-    config["microseg:cluster"].kubeconfigPath = labEnv().KUBECONFIG;
-    config["microseg:cilium"].chart.path = path.resolve(repoRoot, config["microseg:cilium"].chart.path);
-    return config;
-}
+import { cliStackExport, kubectl, labEnv, labStackConfig, newLabStack } from "./harness";
 
 function changes(summary: { resourceChanges?: Record<string, number> }): Record<string, number> {
     const c = { ...(summary.resourceChanges ?? {}) };
