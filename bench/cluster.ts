@@ -14,21 +14,14 @@ import * as net from "node:net";
 import * as path from "node:path";
 import YAML from "yaml";
 import type { Stack } from "@pulumi/pulumi/automation";
-import { newProgramStack, repoRoot } from "../test/lab/harness";
+import { newProgramStack, readEnvFile, repoRoot } from "../test/lab/harness";
 
 export const HOSTS_DIR = path.join(repoRoot, ".lab", "hosts");
 export const BRIDGE_ADDRESS = "10.213.0.1";
 export const FORWARD_PORT = 26443;
 
 /** .lab/hosts/env as a map. */
-export function hostsEnv(): Record<string, string> {
-    const env: Record<string, string> = {};
-    for (const line of fs.readFileSync(path.join(HOSTS_DIR, "env"), "utf8").split("\n")) {
-        const m = /^([A-Z0-9_]+)=(.*)$/.exec(line.trim());
-        if (m) env[m[1]!] = m[2]!.replace(/^"|"$/g, "");
-    }
-    return env;
-}
+export const hostsEnv = (): Record<string, string> => readEnvFile(path.join(HOSTS_DIR, "env"));
 
 /** A cluster of n lab hosts: host-1 is control plane `cp-0`, host-i (i>1) is worker `worker-<i-1>`. */
 export interface LabHost { readonly lab: string; readonly name: string; readonly address: string; readonly root: string; readonly role: "control-plane" | "worker" }

@@ -26,16 +26,21 @@ export function engineEnv(): Record<string, string> {
     return env;
 }
 
+/** A `KEY=value` file (optionally `export KEY=value`, values optionally quoted) as a map. */
+export function readEnvFile(file: string): Record<string, string> {
+    const env: Record<string, string> = {};
+    for (const line of fs.readFileSync(file, "utf8").split("\n")) {
+        const m = /^(?:export\s+)?([A-Z0-9_]+)=(.*)$/.exec(line.trim());
+        if (m) env[m[1]!] = m[2]!.replace(/^["']|["']$/g, "");
+    }
+    return env;
+}
+
 /** The lab's `.lab/env` as a map (KUBECONFIG, LAB_APISERVER_URL, ...); throws when the lab is not up. */
 export function labEnv(): Record<string, string> {
     const file = path.join(labDir, "env");
     if (!fs.existsSync(file)) throw new Error(`the lab is not up (${file} is missing): run bash lab/up.sh`);
-    const env: Record<string, string> = {};
-    for (const line of fs.readFileSync(file, "utf8").split("\n")) {
-        const m = /^(?:export\s+)?([A-Z0-9_]+)=(.*)$/.exec(line.trim());
-        if (m) env[m[1]] = m[2].replace(/^["']|["']$/g, "");
-    }
-    return env;
+    return readEnvFile(file);
 }
 
 const projectEntries = ["Pulumi.yaml", "package.json", "tsconfig.json", "index.ts", "config.ts", "components", "policies", "lib"];

@@ -6,22 +6,10 @@ import * as fs from "node:fs";
 import * as https from "node:https";
 import * as path from "node:path";
 import { after, before, describe, it } from "node:test";
+import { labEnv, repoRoot } from "./harness";
 
-const repoRoot = path.resolve(__dirname, "..", "..");
 
-/** `.lab/env` (lines `export KEY=value`) as a map; throws when the lab is not up. */
-function readLabEnv(): Record<string, string> {
-    const file = path.join(process.env.LAB_DIR ?? path.join(repoRoot, ".lab"), "env");
-    if (!fs.existsSync(file)) throw new Error(`the lab is not up (${file} is missing): run bash lab/up.sh`);
-    const env: Record<string, string> = {};
-    for (const line of fs.readFileSync(file, "utf8").split("\n")) {
-        const m = /^(?:export\s+)?([A-Z0-9_]+)=(.*)$/.exec(line.trim());
-        if (m) env[m[1]] = m[2];
-    }
-    return env;
-}
-
-const env = readLabEnv();
+const env = labEnv();
 
 function kubectl(args: string[], input?: string): string {
     const r = spawnSync(env.LAB_KUBECTL, ["--kubeconfig", env.KUBECONFIG, ...args], { encoding: "utf8", input });

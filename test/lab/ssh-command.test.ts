@@ -14,7 +14,7 @@ import { after, before, describe, it } from "node:test";
 import { Client } from "ssh2";
 import { LocalWorkspace, Stack, type UpResult } from "@pulumi/pulumi/automation";
 import { hostStep } from "../../lib/host-scripts";
-import { cliStackExport, engineEnv, repoRoot } from "./harness";
+import { cliStackExport, engineEnv, readEnvFile, repoRoot } from "./harness";
 
 const PROJECT = "sshcommand-lab";
 const HOSTS_DIR = path.join(repoRoot, ".lab", "hosts");
@@ -52,14 +52,7 @@ export const results = steps;
 `;
 
 /** .lab/hosts/env as a map. */
-function hostsEnv(): Record<string, string> {
-    const env: Record<string, string> = {};
-    for (const line of fs.readFileSync(path.join(HOSTS_DIR, "env"), "utf8").split("\n")) {
-        const m = /^([A-Z0-9_]+)=(.*)$/.exec(line.trim());
-        if (m) env[m[1]!] = m[2]!.replace(/^"|"$/g, "");
-    }
-    return env;
-}
+const hostsEnv = (): Record<string, string> => readEnvFile(path.join(HOSTS_DIR, "env"));
 
 /** Commands of this run on a host whose command line holds `marker`, counted by the host. */
 function count(host: string, marker: string): number {
