@@ -69,14 +69,22 @@ function cluster(cfg: StackConfig): ClusterAccess {
 }
 
 /**
+ * The stack record as the last `up` left it in the cluster (StackRecord), read once per run. Undefined for a new
+ * cluster, or when there is no apiserver yet (kubeadm mode before init): then there is nothing to compare with.
+ */
+function deployedRecord(access: ClusterAccess): pulumi.Output<Record<string, string> | undefined> {
+    return access.kubeconfig.apply((kubeconfig) =>
+        readConfigMapData(apiTargetFromKubeconfig(kubeconfig), STACK_RECORD_NAMESPACE, STACK_RECORD_NAME).catch(() => undefined),
+    );
+}
+
+/**
  * Refuses, at preview, a change the running cluster cannot take in place (lib/cluster-identity.ts), comparing the
  * config with what the last `up` recorded in the cluster. Resolves to nothing; the resources that would carry the
  * change wait for it.
  */
-function guardClusterIdentity(cfg: StackConfig, access: ClusterAccess): pulumi.Output<pulumi.Resource[]> {
-    return access.kubeconfig.apply(async (kubeconfig) => {
-        // No record (a new cluster) or no apiserver yet (kubeadm mode before init): nothing to compare with.
-        const data = await readConfigMapData(apiTargetFromKubeconfig(kubeconfig), STACK_RECORD_NAMESPACE, STACK_RECORD_NAME).catch(() => undefined);
+function guardClusterIdentity(cfg: StackConfig, record: pulumi.Output<Record<string, string> | undefined>): pulumi.Output<pulumi.Resource[]> {
+    return record.apply((data) => {
         const problems = data ? [
             ...foreignOwner(data, pulumi.getProject(), pulumi.getStack()),
             ...destructiveChanges(identityFromData(data), clusterIdentity(cfg), cfg.safety.allowClusterReplacement),
@@ -93,9 +101,8 @@ function guardClusterIdentity(cfg: StackConfig, access: ClusterAccess): pulumi.O
  * by the last `up` (StackRecord, lib/traffic-diff.ts) against the one of these policies, workloads and
  * enforcement mode; one line per changed flow, a warning for a newly denied one, nothing when nothing changes.
  */
-function reportTrafficDiff(current: TrafficSnapshot, access: ClusterAccess): pulumi.Output<pulumi.Resource[]> {
-    return access.kubeconfig.apply(async (kubeconfig) => {
-        const data = await readConfigMapData(apiTargetFromKubeconfig(kubeconfig), STACK_RECORD_NAMESPACE, STACK_RECORD_NAME).catch(() => undefined);
+function reportTrafficDiff(current: TrafficSnapshot, record: pulumi.Output<Record<string, string> | undefined>): pulumi.Output<pulumi.Resource[]> {
+    return record.apply(async (data) => {
         // Another stack's record is refused by guardClusterIdentity; its matrix says nothing about this stack.
         if (!data || data["project"] !== pulumi.getProject() || data["stack"] !== pulumi.getStack()) return [];
         for (const line of trafficReport(data[TRAFFIC_MATRIX_KEY], current)) {
@@ -108,9 +115,10 @@ function reportTrafficDiff(current: TrafficSnapshot, access: ClusterAccess): pul
 const cfg = loadConfig();
 const k8sCluster = cluster(cfg);
 const onCluster = { provider: k8sCluster.provider };
-const identityGuard = guardClusterIdentity(cfg, k8sCluster);
+const record = deployedRecord(k8sCluster);
+const identityGuard = guardClusterIdentity(cfg, record);
 const traffic = trafficSnapshot(buildVerdictEngine(stackPolicies(cfg), workloads, { enforcement: cfg.cilium.policyEnforcementMode }).matrix());
-const trafficDiff = reportTrafficDiff(traffic, k8sCluster);
+const trafficDiff = reportTrafficDiff(traffic, record);
 
 const cilium = new Cilium("cilium", { values: ciliumValuesArgs(cfg), chart: ciliumChart(cfg, __dirname) }, { ...onCluster, dependsOn: identityGuard });
 
