@@ -30,6 +30,7 @@ interface StepSpec {
 export const HOST_STEPS = {
   "wait-ssh": { env: [] },
   preflight: { env: ["ROLE", "MIN_KERNEL", "CILIUM_VERSION", "NODE_PORT_RANGE", "API_SERVER_PORT"] },
+  "read-identity": { env: [] },
   "prepare-host": { env: ["KUBERNETES_VERSION", "IP_FAMILY"] },
   "kubeadm-init": { env: ["KUBEADM_CONFIG_B64", "UPLOAD_CERTS"] },
   "read-kubeconfig": { env: [], secretStdout: true },
@@ -167,6 +168,14 @@ export function labelNodeStep(cfg: StackConfig, host: HostConfig, opts?: HostSte
   return hostStep("label-node", { NODE_NAME: host.name, NODE_LABELS: formatLabels(all) }, opts);
 }
 
+/**
+ * The delete of a host's label-node step: removes every label microseg set on the Node (those recorded in its
+ * `microseg.io/managed-labels` annotation), no other. No wait: a Node that is already gone has nothing to undo.
+ */
+export function unlabelNodeStep(host: HostConfig, opts?: HostStepOptions): HostStep {
+  return hostStep("label-node", { NODE_NAME: host.name, NODE_LABELS: "", NODE_WAIT_SECONDS: "0" }, opts);
+}
+
 // ---------------------------------------------------------------------------------------------------------
 // Host identity (hostname, MAC addresses, product_uuid must be unique per node)
 
@@ -176,7 +185,7 @@ export interface HostIdentity {
   readonly macs: readonly string[];
 }
 
-/** Parses the "identity ..." line preflight prints on stdout. */
+/** Parses the "identity ..." line read-identity prints on stdout. */
 export function parseIdentity(stdout: string): HostIdentity | undefined {
   const m = /^identity hostname=(\S+) product_uuid=(\S+) macs=(\S+)$/m.exec(stdout);
   if (!m) return undefined;
