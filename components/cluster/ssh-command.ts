@@ -10,7 +10,11 @@
 // - any other change (a rotated key, a new `delete`) is an update that runs nothing;
 // - a failed create or rerun throws, so nothing new is recorded and the next `up` runs it again;
 // - the provider keeps every input as an output (destroy only sees outputs), so `connection` is always a secret
-//   output and `create`/`delete` are secret outputs too (their stdin may be); see `secretOutputs`.
+//   output and `create`/`delete` are secret outputs too (their stdin may be); see `secretOutputs`;
+// - a step may need a command on another host first (`createStdinFrom`: a join token made on the control plane,
+//   piped into the join; `deleteFirst`: drain and delete the Node there before the reset). Both run inside this
+//   resource's create/update/delete, so a retried join always gets a fresh token, the token is never stored, and
+//   no resource exists only to carry a delete. The other host's key must be pinned (`check` refuses it unset).
 import { createHash, randomUUID } from "node:crypto";
 import * as pulumi from "@pulumi/pulumi";
 import * as ssh2 from "ssh2";
@@ -56,6 +60,17 @@ export interface SshCommandSpec {
     readonly upload?: pulumi.Input<{ readonly path: string; readonly content: string; readonly mode?: number }>;
 }
 
+/** A command on another host, run inside this resource's create/update (`createStdinFrom`) or delete (`deleteFirst`). */
+export interface SshPreludeArgs {
+    /** That host's name in errors, e.g. `cp-0 (for worker-1)`. */
+    readonly hostName: string;
+    /** Its step, `verb-noun` (e.g. `create-join-token`): the second word of its errors. */
+    readonly stepName: string;
+    /** How to reach it; `hostKey` is required (nothing is recorded for another host). */
+    readonly connection: pulumi.Input<SshConnectionArgs>;
+    readonly command: SshCommandSpec;
+}
+
 export interface SshCommandArgs {
     /** The host's name in microseg (e.g. `worker-0`): the first word of every error. */
     readonly hostName: string;
@@ -69,6 +84,13 @@ export interface SshCommandArgs {
      * @default none
      */
     readonly delete?: SshCommandSpec;
+    /**
+     * Run first, on another host, before each run of `create`; its stdout becomes `create`'s stdin (as a secret,
+     * never stored). A change of its command reruns `create`. @default none
+     */
+    readonly createStdinFrom?: SshPreludeArgs;
+    /** Run first, on another host, when the resource is destroyed; `delete` runs only if it succeeds. @default none */
+    readonly deleteFirst?: SshPreludeArgs;
     /** Any JSON; a change reruns `create`. microseg passes the step's trigger hash. @default none */
     readonly triggers?: pulumi.Input<unknown>;
     /** Keep `stdout` secret (an admin kubeconfig, a join token). @default false */
@@ -78,15 +100,17 @@ export interface SshCommandArgs {
 // ---------------------------------------------------------------------------------------------------------
 // What the provider sees: plain values (the engine unwraps secrets for dynamic providers).
 
-interface Conn {
+export interface Conn {
     host: string; port?: number; user: string; privateKey?: string; agentSocket?: string; hostKey?: string;
     proxy?: Conn; dialTimeoutSeconds?: number; dialRetries?: number;
 }
-interface Spec { command: string; stdin?: string; upload?: { path: string; content: string; mode?: number } }
+export interface Spec { command: string; stdin?: string; upload?: { path: string; content: string; mode?: number } }
+interface Prelude { hostName: string; stepName: string; connection: Conn; command: Spec }
 export interface SshCommandInputs {
     hostName: string; stepName: string; connection: Conn; create: Spec; delete?: Spec; triggers?: unknown;
+    createStdinFrom?: Prelude; deleteFirst?: Prelude;
     /** Whether each stdin is a secret, so it is scrubbed from stderr in errors. */
-    stdinSecret?: { create?: boolean; delete?: boolean };
+    stdinSecret?: { create?: boolean; delete?: boolean; createStdinFrom?: boolean; deleteFirst?: boolean };
 }
 export interface SshCommandOutputs extends SshCommandInputs {
     stdout: string; stderrTail: string; exitCode: number; hostKey: string; hostKeyFingerprint: string; proxyHostKey?: string;
@@ -155,16 +179,19 @@ export function commandFailedMessage(hostName: string, stepName: string, r: { ex
     return `${hostName} ${stepName}: ${how}: ${tail(r.stderr) || "(no stderr)"}`;
 }
 
+/** What a dynamic provider's `check` sees for a value not known yet (the engine's `rpc.unknownValue`). */
+const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
+
 const same = (a: unknown, b: unknown) => JSON.stringify(a ?? null) === JSON.stringify(b ?? null);
 
-/** Whether the previous state's command must run again: its command, stdin, upload or triggers changed. */
-export function needsRerun(olds: Pick<SshCommandInputs, "create" | "triggers">, news: Pick<SshCommandInputs, "create" | "triggers">): boolean {
-    return !same(olds.create, news.create) || !same(olds.triggers, news.triggers);
+/** Whether the previous state's command must run again: its command, stdin, upload, the command feeding its stdin, or triggers changed. */
+export function needsRerun(olds: Pick<SshCommandInputs, "create" | "triggers" | "createStdinFrom">, news: Pick<SshCommandInputs, "create" | "triggers" | "createStdinFrom">): boolean {
+    return !same(olds.create, news.create) || !same(olds.triggers, news.triggers) || !same(olds.createStdinFrom?.command, news.createStdinFrom?.command);
 }
 
 /** The engine's diff: never a replace (a rerun is an update); changes when any input changed. */
 export function diffSshCommand(olds: SshCommandOutputs, news: SshCommandInputs): pulumi.dynamic.DiffResult {
-    const keys: (keyof SshCommandInputs)[] = ["hostName", "stepName", "connection", "create", "delete", "triggers"];
+    const keys: (keyof SshCommandInputs)[] = ["hostName", "stepName", "connection", "create", "delete", "triggers", "createStdinFrom", "deleteFirst"];
     return { changes: keys.some((k) => !same(olds[k], news[k])), replaces: [], deleteBeforeReplace: false };
 }
 
@@ -172,12 +199,19 @@ export function diffSshCommand(olds: SshCommandOutputs, news: SshCommandInputs):
 export function checkSshCommand(news: SshCommandInputs): pulumi.dynamic.CheckFailure[] {
     const failures: pulumi.dynamic.CheckFailure[] = [];
     const conns: [string, Conn | undefined][] = [["connection", news.connection], ["connection.proxy", news.connection?.proxy]];
+    for (const k of ["createStdinFrom", "deleteFirst"] as const) {
+        const p = news[k];
+        if (!p) continue;
+        conns.push([`${k}.connection`, p.connection], [`${k}.connection.proxy`, p.connection?.proxy]);
+        // Unknown at a first preview (pinned from another step's output): checked when known.
+        if (p.connection && !p.connection.hostKey) failures.push({ property: `${k}.connection`, reason: `${news.hostName}: ${k}.connection.hostKey is required: a command on another host runs only against a pinned host key. Fix: pass that host's key (the hostKey output of its first step)` });
+    }
     for (const [at, c] of conns) {
-        if (!c) continue;
+        if (!c || typeof c !== "object") continue;
         if (c.privateKey && c.agentSocket) failures.push({ property: at, reason: `${news.hostName}: ${at}.privateKey and ${at}.agentSocket are mutually exclusive. Choose a single approach.` });
         if (!c.privateKey && !c.agentSocket) failures.push({ property: at, reason: `${news.hostName}: ${at} has neither privateKey nor agentSocket. Fix: set one of them` });
         if (c.port !== undefined && !(Number.isInteger(c.port) && c.port >= 1 && c.port <= 65535)) failures.push({ property: at, reason: `${news.hostName}: ${at}.port ${c.port} is not a TCP port (1-65535)` });
-        if (c.hostKey) {
+        if (c.hostKey && c.hostKey !== UNKNOWN) {
             try { parseKeyLine(news.hostName, c.hostKey); } catch (e) { failures.push({ property: at, reason: (e as Error).message }); }
         }
     }
@@ -284,10 +318,10 @@ function exec(client: ssh2.Client, command: string, stdin: string | undefined): 
     });
 }
 
-/** Connects, uploads, runs `spec`; throws `<host> <step>: …` on any failure. */
-async function runSpec(i: SshCommandInputs, spec: Spec, stdinSecret: boolean, expected: { host?: string; proxy?: string }) {
+/** Connects, uploads, runs `spec`; throws `<host> <step>: …` on any failure. Also the SSH of IdentityCheck. */
+export async function runSpec(at: { hostName: string; stepName: string; connection: Conn }, spec: Spec, stdinSecret: boolean, expected: { host?: string; proxy?: string }) {
     const seen = { host: {} as Seen, proxy: {} as Seen };
-    const clients = await dial(i.hostName, i.stepName, i.connection, expected, seen);
+    const clients = await dial(at.hostName, at.stepName, at.connection, expected, seen);
     const client = clients[clients.length - 1]!;
     const clean = (t: string) => (stdinSecret ? scrub(t, spec.stdin) : t);
     try {
@@ -295,16 +329,24 @@ async function runSpec(i: SshCommandInputs, spec: Spec, stdinSecret: boolean, ex
             const p = sq(spec.upload.path);
             const mode = (spec.upload.mode ?? 0o644).toString(8);
             const up = await exec(client, `umask 077 && mkdir -p "$(dirname ${p})" && cat > ${p}.tmp.$$ && chmod ${mode} ${p}.tmp.$$ && mv -f ${p}.tmp.$$ ${p}`, spec.upload.content);
-            if (up.exitCode !== 0) throw new Error(commandFailedMessage(i.hostName, i.stepName, { ...up, stderr: `upload of ${spec.upload.path} failed\n${clean(up.stderr)}` }));
+            if (up.exitCode !== 0) throw new Error(commandFailedMessage(at.hostName, at.stepName, { ...up, stderr: `upload of ${spec.upload.path} failed\n${clean(up.stderr)}` }));
         }
         const r = await exec(client, spec.command, spec.stdin);
         const stderr = clean(r.stderr);
-        if (r.exitCode !== 0) throw new Error(commandFailedMessage(i.hostName, i.stepName, { ...r, stderr }));
+        if (r.exitCode !== 0) throw new Error(commandFailedMessage(at.hostName, at.stepName, { ...r, stderr }));
         const hostKey = seen.host.hostKey!;
-        return { stdout: r.stdout, stderrTail: tail(stderr), exitCode: 0, hostKey, hostKeyFingerprint: fingerprint(parseKeyLine(i.hostName, hostKey).blob), proxyHostKey: seen.proxy.hostKey };
+        return { stdout: r.stdout, stderrTail: tail(stderr), exitCode: 0, hostKey, hostKeyFingerprint: fingerprint(parseKeyLine(at.hostName, hostKey).blob), proxyHostKey: seen.proxy.hostKey };
     } finally {
         clients.reverse().forEach((c) => c.end());
     }
+}
+
+/** Runs `create`, after the command on another host that feeds its stdin when there is one. */
+async function runCreate(i: SshCommandInputs, expected: { host?: string; proxy?: string }) {
+    if (!i.createStdinFrom) return runSpec(i, i.create, i.stdinSecret?.create === true, expected);
+    const p = i.createStdinFrom;
+    const fed = await runSpec(p, p.command, i.stdinSecret?.createStdinFrom === true, {});
+    return runSpec(i, { ...i.create, stdin: fed.stdout }, true, expected);
 }
 
 /** Without undefined fields: the provider's protobuf encoding refuses them ("Unexpected struct type"). */
@@ -319,7 +361,7 @@ export const sshCommandProvider: pulumi.dynamic.ResourceProvider = {
         return diffSshCommand(olds, news);
     },
     async create(inputs: SshCommandInputs) {
-        const r = await runSpec(inputs, inputs.create, inputs.stdinSecret?.create === true, {});
+        const r = await runCreate(inputs, {});
         return { id: `${inputs.hostName}/${inputs.stepName}/${randomUUID()}`, outs: plain({ ...inputs, ...r }) };
     },
     async update(_id: string, olds: SshCommandOutputs, news: SshCommandInputs) {
@@ -327,17 +369,18 @@ export const sshCommandProvider: pulumi.dynamic.ResourceProvider = {
             const { stdout, stderrTail, exitCode, hostKey, hostKeyFingerprint, proxyHostKey } = olds;
             return { outs: plain({ ...news, stdout, stderrTail, exitCode, hostKey, hostKeyFingerprint, proxyHostKey }) };
         }
-        const r = await runSpec(news, news.create, news.stdinSecret?.create === true, { host: olds.hostKey, proxy: olds.proxyHostKey });
+        const r = await runCreate(news, { host: olds.hostKey, proxy: olds.proxyHostKey });
         return { outs: plain({ ...news, ...r }) };
     },
     async delete(_id: string, props: SshCommandOutputs) {
+        if (props.deleteFirst) await runSpec(props.deleteFirst, props.deleteFirst.command, props.stdinSecret?.deleteFirst === true, {});
         if (props.delete) await runSpec(props, props.delete, props.stdinSecret?.delete === true, { host: props.hostKey, proxy: props.proxyHostKey });
     },
 };
 
-/** The outputs kept secret whatever the inputs say: the connection (its key), both commands (their stdin). */
+/** The outputs kept secret whatever the inputs say: the connections (their keys), every command (their stdin). */
 export function secretOutputs(secretStdout: boolean): string[] {
-    return ["connection", "create", "delete", ...(secretStdout ? ["stdout"] : [])];
+    return ["connection", "create", "delete", "createStdinFrom", "deleteFirst", ...(secretStdout ? ["stdout"] : [])];
 }
 
 /**
@@ -369,7 +412,9 @@ export class SshCommand extends pulumi.dynamic.Resource {
             create: args.create,
             delete: args.delete,
             triggers: args.triggers,
-            stdinSecret: { create: isSecret(args.create.stdin), delete: isSecret(args.delete?.stdin) },
+            createStdinFrom: args.createStdinFrom,
+            deleteFirst: args.deleteFirst,
+            stdinSecret: { create: isSecret(args.create.stdin), delete: isSecret(args.delete?.stdin), createStdinFrom: isSecret(args.createStdinFrom?.command.stdin), deleteFirst: isSecret(args.deleteFirst?.command.stdin) },
             stdout: undefined, stderrTail: undefined, exitCode: undefined, hostKey: undefined, hostKeyFingerprint: undefined, proxyHostKey: undefined,
         };
         const additionalSecretOutputs = [...(opts?.additionalSecretOutputs ?? []), ...secretOutputs(args.secretStdout === true)];

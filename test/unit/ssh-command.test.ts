@@ -112,6 +112,16 @@ describe("diff decisions", () => {
         }
     });
 
+    it("the command on another host that feeds create's stdin: its command or stdin reruns create; its connection does not", () => {
+        const cp = (command: string, privateKey = "KEY") => ({ hostName: "cp-0 (for worker-0)", stepName: "create-join-token", connection: { host: "10.0.0.4", user: "ubuntu", privateKey, hostKey: "ssh-ed25519 AAAA" }, command: { command, stdin: "script\n" } });
+        const fed = outputs(inputs({ createStdinFrom: cp("sudo -n env TOKEN_TTL=15m bash -s") }));
+        assert.equal(needsRerun(fed, inputs({ createStdinFrom: cp("sudo -n env TOKEN_TTL=15m bash -s") })), false);
+        assert.equal(needsRerun(fed, inputs({ createStdinFrom: cp("sudo -n env TOKEN_TTL=30m bash -s") })), true);
+        assert.equal(needsRerun(fed, inputs({ createStdinFrom: cp("sudo -n env TOKEN_TTL=15m bash -s", "ROTATED") })), false);
+        assert.equal(diffSshCommand(fed, inputs({ createStdinFrom: cp("sudo -n env TOKEN_TTL=15m bash -s", "ROTATED") })).changes, true, "recorded, nothing run");
+        assert.equal(diffSshCommand(fed, inputs({ createStdinFrom: cp("sudo -n env TOKEN_TTL=15m bash -s"), deleteFirst: cp("drain") })).changes, true);
+    });
+
     it("absent and empty triggers are the same", () => {
         assert.equal(needsRerun(outputs(inputs({ triggers: undefined })), inputs({ triggers: undefined })), false);
         assert.equal(needsRerun(outputs(inputs({ triggers: undefined })), inputs({ triggers: ["x"] })), true);
@@ -135,14 +145,26 @@ describe("input checks (at preview)", () => {
         assert.match(bad[0]!.reason, /^worker-0: hostKey "not-a-key" is not a public key line/);
     });
 
+    it("a command on another host needs that host's key pinned (unknown at a first preview is fine)", () => {
+        const other = (hostKey?: string) => ({ hostName: "cp-0 (for worker-0)", stepName: "create-join-token", connection: { host: "10.0.0.4", user: "ubuntu", privateKey: "K", ...(hostKey ? { hostKey } : {}) }, command: { command: "true" } });
+        assert.deepEqual(checkSshCommand(inputs({ createStdinFrom: other() })), [{
+            property: "createStdinFrom.connection",
+            reason: "worker-0: createStdinFrom.connection.hostKey is required: a command on another host runs only against a pinned host key. Fix: pass that host's key (the hostKey output of its first step)",
+        }]);
+        assert.deepEqual(checkSshCommand(inputs({ deleteFirst: other("04da6b54-80e4-46f7-96ec-b56ff0331ba9") })), []);
+        const bad = checkSshCommand(inputs({ deleteFirst: other("not-a-key") }));
+        assert.deepEqual(bad.map((f) => f.property), ["deleteFirst.connection"]);
+        assert.match(bad[0]!.reason, /hostKey "not-a-key" is not a public key line/);
+    });
+
     it("the resource refuses a step name that is not verb-noun, before anything is registered", () => {
         const args = { hostName: "worker-0", stepName: "Prepare Host", connection: { host: "h", user: "u" }, create: { command: "true" } };
         assert.throws(() => new SshCommand("x", args), { message: 'worker-0: stepName "Prepare Host" is not verb-noun. Fix: e.g. "prepare-host"' });
     });
 
     it("connection, both commands and (when asked) stdout are secret outputs", () => {
-        assert.deepEqual(secretOutputs(false), ["connection", "create", "delete"]);
-        assert.deepEqual(secretOutputs(true), ["connection", "create", "delete", "stdout"]);
+        assert.deepEqual(secretOutputs(false), ["connection", "create", "delete", "createStdinFrom", "deleteFirst"]);
+        assert.deepEqual(secretOutputs(true), ["connection", "create", "delete", "createStdinFrom", "deleteFirst", "stdout"]);
     });
 });
 
