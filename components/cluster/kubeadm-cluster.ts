@@ -5,9 +5,10 @@
 //   a change to one host reruns only that host's steps (as updates: SshCommand never replaces);
 // - kubeadm-init never carries a delete: the first control plane's reset hangs on `read-kubeconfig`, which only
 //   reruns when its own script changes, and a rerun is an update, never a delete;
-// - a joined node's delete is split across the two hosts it needs, in the order the engine deletes them:
-//   `remove-node-<node>` on the first control plane (drain, then delete the Node), then `kubeadm-join-<node>`'s own
-//   delete (`kubeadm reset` on the node);
+// - a join is one resource across the two hosts it needs: its create makes a fresh token on the first control plane
+//   and pipes it into `kubeadm join` (so a join retried after the token's 15 minutes gets a new one, and the token
+//   is never stored); its delete drains and deletes the Node there, then runs `kubeadm reset` on the node;
+// - label-node's delete removes the labels microseg set (emptying a host's labels deletes the step);
 // - later steps pin the host key that wait-ssh saw (or the one in config), so a host is trusted once.
 import * as fs from "node:fs";
 import * as k8s from "@pulumi/kubernetes";
@@ -15,11 +16,12 @@ import * as pulumi from "@pulumi/pulumi";
 import YAML from "yaml";
 import { controlPlaneHosts, endpointHostPort, hostConnection, resolveConfigPath, type HostConfig, type SshAuth, type StackConfig } from "../../config";
 import {
-  createJoinTokenStep, hostStep, identityClashes, kubeadmInitStep, kubeadmJoinStep, labelNodeStep, parseIdentity,
-  preflightStep, prepareHostStep, UPLOAD_DIR, type HostIdentity, type HostStep, type HostStepName,
+  createJoinTokenStep, hostStep, kubeadmInitStep, kubeadmJoinStep, labelNodeStep,
+  preflightStep, prepareHostStep, unlabelNodeStep, UPLOAD_DIR, type HostStep, type HostStepName,
 } from "../../lib/host-scripts";
 import { formatHostPort } from "../../lib/net";
 import type { ClusterAccess } from "./existing-cluster";
+import { IdentityCheck } from "./identity-check";
 import { SshCommand, type SshCommandSpec, type SshConnectionArgs } from "./ssh-command";
 
 /**
@@ -64,7 +66,7 @@ export interface PlannedStep {
     readonly name: string;
     /** The node this step is for. */
     readonly node: string;
-    /** The host whose SSH connection runs it (the first control plane for create-join-token, label-node, remove-node). */
+    /** The host whose SSH connection runs it (the first control plane for label-node). */
     readonly runsOn: string;
     /** The step's own name (`verb-noun`), the second word of its errors. */
     readonly stepName: string;
@@ -74,8 +76,10 @@ export interface PlannedStep {
     readonly delete?: SshCommandSpec & { readonly command: string };
     /** Resource names this step waits for. */
     readonly after: readonly string[];
-    /** Its stdin is the stdout of this step (secret). */
-    readonly stdinFrom?: string;
+    /** Run first on another host (the first control plane); its stdout is the create's stdin (secret, never stored). */
+    readonly createStdinFrom?: { readonly runsOn: string; readonly stepName: HostStepName; readonly create: HostStep };
+    /** Run first on another host when the step is destroyed. */
+    readonly deleteFirst?: { readonly runsOn: string; readonly stepName: string; readonly delete: SshCommandSpec & { readonly command: string } };
     readonly secretStdout: boolean;
 }
 
@@ -128,21 +132,33 @@ export function planCluster(cfg: StackConfig, profile: HostProfile = { kind: "ub
         last = own("preflight", preflightStep(cfg, host), [last]);
         last = own("prepare-host", prepareHostStep(cfg), [last]);
         const label = labelNodeStep(cfg, host);
+        const unlabel = withProfile(unlabelNodeStep(host), cpEnv);
+        const labelMore = { deleteSteps: ["label-node"] as HostStepName[], delete: { command: unlabel.command, stdin: unlabel.script } };
         if (host.name === first.name) {
             last = own("kubeadm-init", kubeadmInitStep(cfg, host), [last]);
             last = own("read-kubeconfig", hostStep("read-kubeconfig", {}), [last], { deleteSteps: ["kubeadm-reset"], delete: { command: withProfile(hostStep("kubeadm-reset", {}), env).command, stdin: hostStep("kubeadm-reset", {}).script } });
-            if (label) last = onCp("label-node", label, [last]);
+            if (label) last = onCp("label-node", label, [last], labelMore);
             continue;
         }
-        const token = onCp("create-join-token", createJoinTokenStep(host), [last, `read-kubeconfig-${first.name}`]);
         const reset = withProfile(hostStep("kubeadm-reset", {}), env);
-        last = own("kubeadm-join", kubeadmJoinStep(cfg, host), [token], { stdinFrom: token, deleteSteps: ["kubeadm-reset"], delete: { command: reset.command, stdin: reset.script } });
-        if (label) last = onCp("label-node", label, [last]);
-        // Its create only proves the first control plane answers; it exists for its delete, which the engine runs
-        // before kubeadm-join's (it depends on it): drain, delete the Node, then reset the host.
-        onCp("remove-node", hostStep("wait-ssh", {}), [last], { deleteSteps: ["drain-node", "remove-node"], delete: drainAndRemove(host.name, cpEnv) });
+        last = own("kubeadm-join", kubeadmJoinStep(cfg, host), [last, `read-kubeconfig-${first.name}`], {
+            createStdinFrom: { runsOn: first.name, stepName: "create-join-token", create: withProfile(createJoinTokenStep(host), cpEnv) },
+            deleteSteps: ["drain-node", "remove-node", "kubeadm-reset"],
+            deleteFirst: { runsOn: first.name, stepName: "remove-node", delete: drainAndRemove(host.name, cpEnv) },
+            delete: { command: reset.command, stdin: reset.script },
+        });
+        if (label) onCp("label-node", label, [last], labelMore);
     }
     return steps;
+}
+
+/** The read-identity command of every host (run by IdentityCheck before any host is prepared). */
+export function identityCommands(cfg: StackConfig, profile: HostProfile = { kind: "ubuntu" }): Record<string, { command: string; stdin: string }> {
+    if (cfg.cluster.mode !== "kubeadm") return {};
+    return Object.fromEntries(cfg.cluster.hosts.map((h) => {
+        const step = withProfile(hostStep("read-identity", {}), profileEnv(profile, h.name));
+        return [h.name, { command: step.command, stdin: step.script }];
+    }));
 }
 
 /** The admin kubeconfig with every cluster's server set to the reachable endpoint (YAML library, other fields kept). */
@@ -209,34 +225,40 @@ export class KubeadmCluster extends pulumi.ComponentResource implements ClusterA
         }
 
         const made: Record<string, SshCommand> = {};
-        const preflights: Array<[string, SshCommand]> = [];
-        let identityGate: pulumi.Output<SshCommand[]> | undefined;
-        for (const s of plan) {
-            const waitSsh = made[`wait-ssh-${s.runsOn}`];
-            const pinned = hosts.get(s.runsOn)!.hostKey ?? waitSsh?.hostKey;
+        const pinnedKey = (host: string) => hosts.get(host)!.hostKey ?? made[`wait-ssh-${host}`]?.hostKey;
+        let identity: IdentityCheck | undefined;
+        // Every host's wait-ssh and preflight first, then the identity check (it needs every host's pinned key),
+        // then the rest in plan order (a step only waits for steps made before it).
+        const early = (s: PlannedStep) => s.stepName === "wait-ssh" || s.stepName === "preflight";
+        for (const s of [...plan.filter(early), ...plan.filter((p) => !early(p))]) {
             const retries = s.stepName === "wait-ssh" ? args.waitSshRetries ?? 10 : args.stepRetries ?? 2;
-            const connection = { ...auth.get(s.runsOn)!, hostKey: pinned, dialRetries: retries };
+            const connection = { ...auth.get(s.runsOn)!, hostKey: pinnedKey(s.runsOn), dialRetries: retries };
             const after = s.after.map((a) => made[a]!);
-            let dependsOn: pulumi.Input<pulumi.Resource[]> = after;
+            let dependsOn: pulumi.Resource[] = after;
             if (s.stepName === "prepare-host") {
-                // Every host's preflight first: kubeadm needs hostname, MAC and product_uuid unique across hosts.
-                identityGate ??= this.identityCheck(preflights);
-                dependsOn = identityGate.apply((all) => [...after, ...all]);
+                // kubeadm needs hostname, MAC and product_uuid unique across hosts: compared before any host changes.
+                identity ??= new IdentityCheck("check-identity", {
+                    hosts: cluster.hosts.map((h) => ({ hostName: h.name, connection: { ...auth.get(h.name)!, hostKey: pinnedKey(h.name), dialRetries: retries } })),
+                    commands: identityCommands(cfg, args.hostProfile ?? { kind: "ubuntu" }),
+                }, { parent: this });
+                dependsOn = [...after, identity];
             }
-            const stdinFrom = s.stdinFrom ? made[s.stdinFrom]! : undefined;
-            const create: SshCommandSpec = stdinFrom
-                ? { command: s.create.command, stdin: pulumi.secret(stdinFrom.stdout), upload: s.create.upload }
-                : { command: s.create.command, stdin: s.create.stdin.kind === "script" ? s.create.stdin.text : undefined };
+            const create: SshCommandSpec = { command: s.create.command, stdin: s.create.stdin.kind === "script" ? s.create.stdin.text : undefined, upload: s.create.upload };
+            // The first control plane, for the commands a join runs there: its key pinned as for its own steps.
+            const onCp = (runsOn: string) => ({ hostName: `${runsOn} (for ${s.node})`, connection: { ...auth.get(runsOn)!, hostKey: pinnedKey(runsOn), dialRetries: retries } });
+            const f = s.createStdinFrom;
+            const d = s.deleteFirst;
             made[s.name] = new SshCommand(s.name, {
                 hostName: s.runsOn === s.node ? s.node : `${s.runsOn} (for ${s.node})`,
                 stepName: s.stepName,
                 connection,
                 create,
+                createStdinFrom: f ? { ...onCp(f.runsOn), stepName: f.stepName, command: { command: f.create.command, stdin: f.create.stdin.kind === "script" ? f.create.stdin.text : undefined } } : undefined,
+                deleteFirst: d ? { ...onCp(d.runsOn), stepName: d.stepName, command: d.delete } : undefined,
                 delete: s.delete,
-                triggers: [s.create.triggerHash],
+                triggers: [s.create.triggerHash, ...(f ? [f.create.triggerHash] : [])],
                 secretStdout: s.secretStdout,
             }, { parent: this, dependsOn });
-            if (s.stepName === "preflight") preflights.push([s.node, made[s.name]!]);
         }
         this.steps = made;
 
@@ -252,19 +274,5 @@ export class KubeadmCluster extends pulumi.ComponentResource implements ClusterA
         this.nodeNames = pulumi.all(lasts.map((c) => c.id)).apply(() => cluster.hosts.map((h) => h.name));
         this.provider = new k8s.Provider(`${name}-k8s`, { kubeconfig: this.kubeconfig, enableConfigMapMutable: true }, { parent: this, dependsOn: lasts });
         this.registerOutputs({ apiEndpoint: this.apiEndpoint, nodeAddresses: this.nodeAddresses, nodeNames: this.nodeNames });
-    }
-
-    /** Resolves to the preflight steps once their identity lines are compared; fails naming the hosts that clash. */
-    private identityCheck(preflights: ReadonlyArray<[string, SshCommand]>): pulumi.Output<SshCommand[]> {
-        return pulumi.all(preflights.map(([, p]) => p.stdout)).apply((outs) => {
-            const byHost: Array<[string, HostIdentity]> = [];
-            outs.forEach((o, i) => {
-                const id = parseIdentity(o ?? "");
-                if (id) byHost.push([preflights[i]![0], id]);
-            });
-            const clashes = identityClashes(byHost);
-            if (clashes.length > 0) throw new pulumi.ResourceError(clashes.join("\n"), this);
-            return preflights.map(([, p]) => p);
-        });
     }
 }

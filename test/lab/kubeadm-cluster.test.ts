@@ -6,7 +6,7 @@
 // Needs the Kubernetes lab (bash lab/up.sh); starts the SSH hosts when they are down (and stops them only then).
 // Run: source lab/engine-env.sh && node --import tsx --test test/lab/kubeadm-cluster.test.ts
 import assert from "node:assert/strict";
-import { execFileSync, spawnSync } from "node:child_process";
+import { execFileSync, spawn, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import type * as net from "node:net";
 import * as path from "node:path";
@@ -16,6 +16,12 @@ import { commandLines, labHosts, newLabClusterStack, resetLabRoots, startForward
 import { engineEnv, kubectl, repoRoot } from "./harness";
 
 const changes = (r: { summary: { resourceChanges?: Record<string, number> } }) => Object.fromEntries(Object.entries(r.summary.resourceChanges ?? {}).filter(([k]) => k !== "same"));
+/** Kills every process of a lab host's network namespace: its sshd and whatever its sessions run (a host crash). */
+function crashHost(lab: string): void {
+    const pids = execFileSync("ip", ["netns", "pids", `ms-${lab}`], { encoding: "utf8" }).split("\n").filter(Boolean);
+    if (pids.length) spawnSync("kill", ["-KILL", ...pids]);
+}
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const FAKE_NODE = (name: string) => JSON.stringify({ apiVersion: "v1", kind: "Node", metadata: { name, annotations: { "kwok.x-k8s.io/node": "fake" } } });
 
 describe("KubeadmCluster on the real engine against 3 lab SSH hosts", { timeout: 15 * 60_000 }, () => {
@@ -32,11 +38,35 @@ describe("KubeadmCluster on the real engine against 3 lab SSH hosts", { timeout:
         s.writeSpec(hosts, labels);
         return stack.up({ color: "never", onOutput: (o) => output.push(o) });
     };
-    const tokens = () => {
+    /** The bootstrap tokens create-join-token made on the lab apiserver (for one worker, or both). */
+    const tokens = (worker = "worker-[12]") => {
         const r = kubectl("get", "secrets", "-n", "kube-system", "--field-selector", "type=bootstrap.kubernetes.io/token", "-o", "json");
         const items = (JSON.parse(r.stdout).items ?? []) as Array<{ data: Record<string, string> }>;
         const dec = (b?: string) => Buffer.from(b ?? "", "base64").toString("utf8");
-        return items.filter((i) => /^microseg: join worker-[12]$/.test(dec(i.data["description"]))).map((i) => `${dec(i.data["token-id"])}.${dec(i.data["token-secret"])}`);
+        return items.filter((i) => new RegExp(`^microseg: join ${worker}$`).test(dec(i.data["description"]))).map((i) => `${dec(i.data["token-id"])}.${dec(i.data["token-secret"])}`);
+    };
+    // A kubelet registers its Node once its host has joined; the lab's stand-in join does not, so a watcher does it
+    // when the join stand-in has written its config (label-node waits for the Node, as for a real kubelet).
+    const registerNode = (name: string) =>
+        spawnSync(path.join(repoRoot, ".lab", "bin", "kubectl"), ["apply", "-f", "-"], { input: FAKE_NODE(name), env: { ...process.env, KUBECONFIG: path.join(process.env.LAB_DIR ?? path.join(repoRoot, ".lab"), "kubeconfig") } });
+    const kubelets = (only?: string[]) => {
+        const registered = new Set<string>();
+        return setInterval(() => {
+            for (const w of hosts.slice(1)) {
+                if (registered.has(w.name) || (only && !only.includes(w.name)) || !fs.existsSync(path.join(w.root, "etc/kubernetes/microseg/kubeadm-join.yaml"))) continue;
+                registered.add(w.name);
+                registerNode(w.name);
+            }
+        }, 200);
+    };
+    /** Resolves once cp-0 has started label-node for `worker` (its command line is in cp-0's log). */
+    const labelNodeStarted = async (worker: string, since: number) => {
+        const deadline = Date.now() + 60_000;
+        const started = () => commandLines(hosts[0]!.lab).slice(since).some((l) => l.includes(`NODE_NAME=${worker} `) && /NODE_LABELS=\S/.test(l));
+        while (!started()) {
+            if (Date.now() > deadline) throw new Error(`label-node for ${worker} did not start on cp-0 within 60 s`);
+            await sleep(100);
+        }
     };
 
     before(async () => {
@@ -64,24 +94,17 @@ describe("KubeadmCluster on the real engine against 3 lab SSH hosts", { timeout:
 
     it("up: every step runs once, counted on each host; tokens are real; the kubeconfig points at the endpoint", async (t) => {
         const known = new Set(tokens());
-        // A kubelet registers its Node once its host has joined; the lab's stand-in join does not, so a watcher does it
-        // when the join stand-in has written its config (label-node waits for the Node, as for a real kubelet).
-        const registered = new Set<string>();
-        const kubelets = setInterval(() => {
-            for (const w of hosts.slice(1)) {
-                if (registered.has(w.name) || !fs.existsSync(path.join(w.root, "etc/kubernetes/microseg/kubeadm-join.yaml"))) continue;
-                registered.add(w.name);
-                spawnSync(path.join(repoRoot, ".lab", "bin", "kubectl"), ["apply", "-f", "-"], { input: FAKE_NODE(w.name), env: { ...process.env, KUBECONFIG: path.join(process.env.LAB_DIR ?? path.join(repoRoot, ".lab"), "kubeconfig") } });
-            }
-        }, 200);
+        const watcher = kubelets();
         const c0 = counts();
         const t0 = Date.now();
-        const r = await up().finally(() => clearInterval(kubelets));
+        const r = await up().finally(() => clearInterval(watcher));
         t.diagnostic(`up, 1 control plane + 2 workers: ${((Date.now() - t0) / 1000).toFixed(1)} s`);
-        // 19 SshCommands, the component, its k8s provider and the stack.
-        assert.deepEqual(changes(r), { create: 22 });
-        // cp-0: its 5 steps + create-join-token, label-node and remove-node per worker; a worker: 4 steps + the join's upload.
-        assert.deepEqual(delta(c0), [11, 5, 5]);
+        // 15 SshCommands (cp-0: 5; a worker: wait-ssh, preflight, prepare-host, kubeadm-join, label-node), the identity
+        // check, the component, its k8s provider and the stack.
+        assert.deepEqual(changes(r), { create: 19 });
+        // cp-0: its 5 steps, read-identity, and create-join-token (inside each join) and label-node per worker; a
+        // worker: 4 steps, read-identity and the join's upload.
+        assert.deepEqual(delta(c0), [10, 6, 6]);
         assert.match(kubectl("get", "node", "worker-1", "--show-labels").stdout, /topology\.kubernetes\.io\/zone=lab-a/);
         assert.deepEqual(r.outputs["nodeNames"]!.value, ["cp-0", "worker-1", "worker-2"]);
         assert.equal(r.outputs["kubeconfig"]!.secret, true);
@@ -102,7 +125,7 @@ describe("KubeadmCluster on the real engine against 3 lab SSH hosts", { timeout:
         let c0 = counts();
         let r = await up();
         assert.deepEqual(changes(r), { update: 2 }, "worker-1's kubeadm-join (its config carries the kubelet's labels) and label-node");
-        assert.deepEqual(delta(c0), [1, 2, 0], "label-node-worker-1 on cp-0; upload + kubeadm-join on worker-1");
+        assert.deepEqual(delta(c0), [2, 2, 0], "create-join-token (nothing to do: the Node exists) and label-node-worker-1 on cp-0; upload + kubeadm-join on worker-1");
         assert.match(kubectl("get", "node", "worker-1", "--show-labels").stdout, /topology\.kubernetes\.io\/zone=lab-c/, "the joined Node gets the new label");
         // A label the kubelet may not set: worker-2's label-node step, run on cp-0 against the lab apiserver.
         labels["worker-2"]!["node-role.kubernetes.io/worker"] = "";
@@ -112,6 +135,19 @@ describe("KubeadmCluster on the real engine against 3 lab SSH hosts", { timeout:
         assert.deepEqual(delta(c0), [1, 0, 0]);
         assert.equal(kubectl("get", "node", "worker-2", "-o", "jsonpath={.metadata.labels.node-role\\.kubernetes\\.io/worker}").status, 0);
         assert.match(kubectl("get", "node", "worker-2", "--show-labels").stdout, /node-role\.kubernetes\.io\/worker=/);
+    });
+
+    it("a label removed from the config is removed from the Node; labels microseg did not set stay", async () => {
+        assert.equal(kubectl("label", "node", "worker-2", "set-by-hand=yes").status, 0);
+        delete labels["worker-2"]!["node-role.kubernetes.io/worker"];
+        const c0 = counts();
+        const r = await up();
+        assert.deepEqual(changes(r), { update: 1 });
+        assert.deepEqual(delta(c0), [1, 0, 0], "label-node-worker-2 on cp-0");
+        const shown = kubectl("get", "node", "worker-2", "--show-labels").stdout;
+        assert.doesNotMatch(shown, /node-role\.kubernetes\.io\/worker/);
+        assert.match(shown, /set-by-hand=yes/);
+        assert.match(shown, /topology\.kubernetes\.io\/zone=lab-b/);
     });
 
     it("secrets (private key, kubeconfig, join tokens) are absent from `pulumi stack export` and the engine's output", () => {
@@ -132,10 +168,105 @@ describe("KubeadmCluster on the real engine against 3 lab SSH hosts", { timeout:
     it("destroy: drain + remove on the control plane, then kubeadm-reset on each host", async () => {
         const c0 = counts();
         await stack.destroy({ color: "never", onOutput: (o) => output.push(o) });
-        // cp-0: drain+remove per worker (upload + command) and its own reset; each worker: its reset.
-        assert.deepEqual(delta(c0), [5, 1, 1]);
+        // cp-0: per worker, label-node's delete (unlabel) and drain+remove (upload + command); its own reset; each
+        // worker: its reset.
+        assert.deepEqual(delta(c0), [7, 1, 1]);
         for (const n of ["worker-1", "worker-2"]) assert.match(kubectl("get", "node", n).stderr, /NotFound/, `${n} removed from the cluster`);
         assert.ok(!fs.existsSync(path.join(hosts[0]!.root, "etc/kubernetes/admin.conf")), "cp-0 reset");
         for (const w of hosts.slice(1)) assert.ok(!fs.existsSync(path.join(w.root, "etc/kubernetes/microseg")), `${w.name} reset`);
+    });
+
+    // From an empty stack again: the faults of a first up.
+
+    it("hosts sharing a product_uuid (cloned VMs): up fails naming both hosts, before any host is prepared", async () => {
+        resetLabRoots(hosts);
+        const uuid = fs.readFileSync(path.join(hosts[1]!.root, "sys/class/dmi/id/product_uuid"), "utf8");
+        fs.writeFileSync(path.join(hosts[2]!.root, "sys/class/dmi/id/product_uuid"), uuid);
+        const c0 = counts();
+        await assert.rejects(up(), (e: Error) => {
+            assert.ok(e.message.includes(`preflight: hosts "worker-1" and "worker-2" share the product_uuid "${uuid.trim()}"; kubeadm needs it unique per node. Fix: cloned VMs need a fresh SMBIOS UUID`), e.message);
+            return true;
+        });
+        assert.deepEqual(delta(c0), [3, 3, 3], "wait-ssh, preflight and read-identity only");
+        assert.ok(!fs.existsSync(path.join(hosts[0]!.root, "etc/kubernetes/microseg")), "cp-0 not initialised");
+    });
+
+    it("a join that failed is retried with a fresh token (a token lives 15 minutes; the old one may be gone)", async () => {
+        resetLabRoots(hosts);
+        for (const n of ["worker-1", "worker-2"]) kubectl("delete", "node", n, "--ignore-not-found");
+        // worker-2's join cannot write its config: a file where its directory goes.
+        const blocker = path.join(hosts[2]!.root, "etc/kubernetes/microseg");
+        fs.mkdirSync(path.dirname(blocker), { recursive: true });
+        fs.writeFileSync(blocker, "");
+        const before = new Set(tokens("worker-2"));
+        const watcher = kubelets();
+        await assert.rejects(up(), (e: Error) => {
+            assert.match(e.message, /worker-2 kubeadm-join: exit 1: /);
+            return true;
+        }).finally(() => clearInterval(watcher));
+        const first = tokens("worker-2").filter((t) => !before.has(t));
+        assert.equal(first.length, 1, "the failed try made one token");
+        // The token expires (deleted here as the token cleaner would); the host is fixed; the next up joins.
+        assert.equal(kubectl("delete", "secret", "-n", "kube-system", `bootstrap-token-${first[0]!.split(".")[0]}`).status, 0);
+        fs.rmSync(blocker);
+        const watcher2 = kubelets();
+        const r = await up().finally(() => clearInterval(watcher2));
+        assert.equal(r.summary.result, "succeeded");
+        const second = tokens("worker-2").filter((t) => !before.has(t));
+        assert.equal(second.length, 1);
+        assert.notEqual(second[0], first[0], "a token made for this try");
+        assert.ok(fs.existsSync(path.join(hosts[2]!.root, "etc/kubernetes/microseg/kubeadm-join.yaml")), "worker-2 joined (stand-in)");
+        assert.deepEqual(changes(await up()), {});
+    });
+
+    it("a host's sshd killed in the middle of up: the error names host and step; after sshd restarts, the next up converges", async () => {
+        // label-node for worker-2 waits on cp-0 for its Node; cp-0 crashes while it waits.
+        labels["worker-2"]!["topology.kubernetes.io/zone"] = "lab-d";
+        kubectl("delete", "node", "worker-2", "--ignore-not-found");
+        const since = commandLines(hosts[0]!.lab).length;
+        const running = up();
+        await labelNodeStarted("worker-2", since);
+        await sleep(500);
+        crashHost(hosts[0]!.lab);
+        await assert.rejects(running, (e: Error) => {
+            assert.match(e.message, /cp-0 \(for worker-2\) label-node: (connection lost before the command finished|killed by signal)/);
+            return true;
+        });
+        execFileSync("bash", [path.join(repoRoot, "lab", "hosts-up.sh")], { env: { ...process.env, LAB_HOST_COUNT: "3" } });
+        registerNode("worker-2");
+        const r = await up();
+        assert.equal(r.summary.result, "succeeded");
+        assert.match(kubectl("get", "node", "worker-2", "--show-labels").stdout, /topology\.kubernetes\.io\/zone=lab-d/);
+        const c0 = counts();
+        assert.deepEqual(changes(await up()), {});
+        assert.deepEqual(delta(c0), [0, 0, 0]);
+    });
+
+    for (const signals of [1, 2]) it(`${signals === 1 ? "SIGINT" : "SIGINT twice (terminate at once)"} to pulumi up in the middle of a step, then the next up converges`, async (t) => {
+        labels["worker-2"]!["topology.kubernetes.io/zone"] = `lab-sigint-${signals}`;
+        s.writeSpec(hosts, labels);
+        kubectl("delete", "node", "worker-2", "--ignore-not-found");
+        const since = commandLines(hosts[0]!.lab).length;
+        const child = spawn("pulumi", ["up", "--yes", "--skip-preview", "--non-interactive", "--stack", stack.name], { cwd: s.workDir, env: { ...process.env, ...engineEnv() } });
+        let cliOut = "";
+        child.stdout.on("data", (d: Buffer) => (cliOut += d.toString()));
+        child.stderr.on("data", (d: Buffer) => (cliOut += d.toString()));
+        const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+        await labelNodeStarted("worker-2", since);
+        child.kill("SIGINT");
+        await sleep(500);
+        // Once: the engine lets the running step finish (its Node registers now). Twice: the CLI stops at once.
+        if (signals === 2) child.kill("SIGINT");
+        else registerNode("worker-2");
+        const code = await exited;
+        t.diagnostic(`pulumi up after ${signals} SIGINT: exit ${code}; ${cliOut.split("\n").filter((l) => /cancel|interrupt|label-node/i.test(l)).join(" | ").slice(0, 600)}`);
+        registerNode("worker-2");
+        const r = await up();
+        assert.equal(r.summary.result, "succeeded");
+        t.diagnostic(`next up: ${JSON.stringify(changes(r))}`);
+        assert.match(kubectl("get", "node", "worker-2", "--show-labels").stdout, new RegExp(`topology\\.kubernetes\\.io/zone=lab-sigint-${signals}`));
+        const c0 = counts();
+        assert.deepEqual(changes(await up()), {});
+        assert.deepEqual(delta(c0), [0, 0, 0]);
     });
 });

@@ -22,12 +22,14 @@ import {
   kubeadmInitStep,
   kubeadmJoinStep,
   labelNodeStep,
+  loadScript,
   parseIdentity,
   preflightStep,
   prepareHostStep,
   scriptPath,
   type HostStep,
   type HostStepName,
+  unlabelNodeStep,
 } from "../../lib/host-scripts";
 import { Secret } from "../../lib/secret";
 
@@ -175,6 +177,20 @@ describe("host-scripts", () => {
       assert.throws(() => hostStep("remove-node", { NODE_NAME: 3 as unknown as string }), { message: "remove-node: NODE_NAME must be a string, got number" });
     });
 
+    it("unlabelNodeStep: label-node with no labels and no wait, the delete of the label step", () => {
+      const worker = hostsOf(devCfg)[1]!;
+      const s = unlabelNodeStep(worker);
+      assert.equal(s.step, "label-node");
+      assert.deepEqual(s.env, { NODE_NAME: worker.name, NODE_LABELS: "", NODE_WAIT_SECONDS: "0" });
+      assert.equal(s.command, `sudo -n env NODE_LABELS='' NODE_NAME=${worker.name} NODE_WAIT_SECONDS=0 bash -s`);
+      assert.deepEqual(s.stdin, { kind: "script", text: loadScript("label-node") });
+      assert.equal(s.secretStdout, false);
+      assert.equal(unlabelNodeStep(worker, noSudo).command, `env NODE_LABELS='' NODE_NAME=${worker.name} NODE_WAIT_SECONDS=0 bash -s`);
+      assert.equal(unlabelNodeStep(worker, noSudo).triggerHash, s.triggerHash);
+      assert.notEqual(s.triggerHash, labelNodeStep(devCfg, worker)!.triggerHash);
+      assert.notEqual(unlabelNodeStep({ ...worker, name: "worker-9" }).triggerHash, s.triggerHash);
+    });
+
     it("trigger hash: same script and inputs, same hash; any input change, new hash", () => {
       const h = hostStep("remove-node", { NODE_NAME: "a" }).triggerHash;
       assert.equal(hostStep("remove-node", { NODE_NAME: "a" }).triggerHash, h);
@@ -228,12 +244,20 @@ describe("host-scripts", () => {
     };
     const cp0 = hostsOf(devCfg)[0]!;
 
-    it("preflight: a good Ubuntu 24.04 host passes and prints its identity line", () => {
+    it("preflight: a good Ubuntu 24.04 host passes", () => {
       const r = runStep((e) => hostStep("preflight", { ...lab(e), ...preflightStep(devCfg, cp0).env }, noSudo), ubuntuRoot());
+      assert.equal(r.status, 0, r.stderr);
+      assert.equal(r.stdout, "");
+      assert.equal(r.stderr, "preflight: cp-0 passed (Ubuntu 24.04.1 LTS, x86_64, kernel 6.8.0-45-generic, cgroup v2, ports free)\n");
+    });
+
+    it("read-identity: prints the identity line the caller compares across hosts (virtual devices and zero MACs left out)", () => {
+      const root = ubuntuRoot({ "sys/class/net/lo/address": "00:00:00:00:00:00\n", "sys/class/net/eth1/address": "00:00:00:00:00:00\n" });
+      const r = runStep((e) => hostStep("read-identity", lab(e), noSudo), root);
       assert.equal(r.status, 0, r.stderr);
       assert.equal(r.stdout, "identity hostname=cp-0 product_uuid=4c4c4544-0042-3510-8052-b4c04f4e4a32 macs=52:54:00:12:34:56\n");
       assert.deepEqual(parseIdentity(r.stdout), { hostname: "cp-0", productUuid: "4c4c4544-0042-3510-8052-b4c04f4e4a32", macs: ["52:54:00:12:34:56"] });
-      assert.equal(r.stderr, "preflight: cp-0 passed (Ubuntu 24.04.1 LTS, x86_64, kernel 6.8.0-45-generic, cgroup v2, ports free)\n");
+      assert.equal(r.stderr, "");
     });
 
     it("preflight: every problem at once, each with its fix (Ubuntu 20.04, old kernel, cgroup v1, busy ports)", () => {
@@ -379,13 +403,12 @@ describe("host-scripts", () => {
       assert.equal(r.status, 0, r.stderr);
       assert.equal(
         r.stderr,
-        "kubeadm-join: wrote /etc/kubernetes/microseg/kubeadm-join.yaml (placeholders only)\nkubeadm-join: kubeadm config validate: ok\nlab profile: skipped kubeadm join --config <filled copy> (needs a kubelet and containerd)\n",
+        "kubeadm-join: wrote /etc/kubernetes/microseg/kubeadm-join.yaml (placeholders only)\nkubeadm-join: kubeadm config validate: ok\nlab profile: skipped kubeadm join --config <filled copy> (needs a kubelet and containerd); wrote a stand-in /etc/kubernetes/kubelet.conf\n",
       );
-      assert.deepEqual(Object.keys(checksums(root)), ["etc/kubernetes/microseg/kubeadm-join.yaml"], "the filled copy is gone");
+      assert.deepEqual(Object.keys(checksums(root)), ["etc/kubernetes/kubelet.conf", "etc/kubernetes/microseg/kubeadm-join.yaml"], "the filled copy is gone; the stand-in kubelet.conf is the guard's file");
       const onDisk = fs.readFileSync(path.join(root, "etc/kubernetes/microseg/kubeadm-join.yaml"), "utf8");
       assert.ok(onDisk.includes(JOIN_PLACEHOLDERS.token) && !onDisk.includes("abcdef.0123456789abcdef"));
       assert.ok(!r.stdout.includes("abcdef") && !r.stderr.includes("abcdef"));
-      write(root, "etc/kubernetes/kubelet.conf", "x");
       const again = runStep(build, root, "");
       assert.equal(again.stderr, "kubeadm-join: nothing to do: /etc/kubernetes/kubelet.conf exists (already joined)\n");
     });
@@ -394,7 +417,8 @@ describe("host-scripts", () => {
       const cp1 = hostsOf(prodCfg)[1]!;
       const build = (e: Record<string, string>) => hostStep("kubeadm-join", { ...e, ...kubeadmJoinStep(prodCfg, cp1).env }, noSudo);
       const cases: Array<[string, string]> = [
-        ["", "kubeadm-join: JOIN_TOKEN on stdin is missing or not a bootstrap token. Fix: send the output of create-join-token\n"],
+        ["", "kubeadm-join: no join token on stdin: create-join-token makes none for a node already in the cluster, and this host has no /etc/kubernetes/kubelet.conf (reset by hand?). Fix: delete its Node on the first control plane (kubectl delete node <name>), then run pulumi up again\n"],
+        ["CA_CERT_HASH=sha256:12\n", "kubeadm-join: JOIN_TOKEN on stdin is missing or not a bootstrap token. Fix: send the output of create-join-token\n"],
         ["JOIN_TOKEN=abcdef.0123456789abcdef\nCA_CERT_HASH=sha256:12\n", "kubeadm-join: CA_CERT_HASH on stdin is missing or not sha256:<64 hex>. Fix: send the output of create-join-token\n"],
         [`JOIN_TOKEN=abcdef.0123456789abcdef\nCA_CERT_HASH=sha256:${"1".repeat(64)}\n`, "kubeadm-join: CERTIFICATE_KEY on stdin is missing or not 64 hex digits (a control-plane join needs it). Fix: run create-join-token with CONTROL_PLANE=1\n"],
         ["PASSWORD=hunter2\n", 'kubeadm-join: unexpected line on stdin ("PASSWORD=..."). Fix: send the output of create-join-token\n'],
@@ -475,10 +499,17 @@ describe("host-scripts", () => {
         try {
           const label = (e: Record<string, string>) => hostStep("label-node", { ...e, NODE_NAME: node, NODE_LABELS: "node-role.kubernetes.io/worker=,node-restriction.kubernetes.io/pool=edge" }, noSudo);
           const l1 = runStep(label, root);
-          assert.equal(l1.stderr, `label-node: labelled ${node}: node-role.kubernetes.io/worker= node-restriction.kubernetes.io/pool=edge\n`);
+          assert.equal(l1.stderr, `label-node: labelled ${node}: set node-restriction.kubernetes.io/pool=edge node-role.kubernetes.io/worker=\n`);
           assert.equal(kubectl("get", "node", node, "-o", "jsonpath={.metadata.labels.node-restriction\\.kubernetes\\.io/pool}").stdout, "edge");
           const l2 = runStep(label, root);
           assert.equal(l2.stderr, `label-node: nothing to do: node ${node} has node-role.kubernetes.io/worker=, node-restriction.kubernetes.io/pool=edge\n`);
+          const unlabel = (e: Record<string, string>) => hostStep("label-node", { ...e, ...unlabelNodeStep({ ...hostsOf(devCfg)[1]!, name: node }).env }, noSudo);
+          const u1 = runStep(unlabel, root);
+          assert.equal(u1.stderr, `label-node: labelled ${node}: removed node-restriction.kubernetes.io/pool node-role.kubernetes.io/worker\n`);
+          assert.equal(kubectl("get", "node", node, "-o", "jsonpath={.metadata.labels}").stdout, "");
+          assert.equal(kubectl("get", "node", node, "-o", "jsonpath={.metadata.annotations.microseg\\.io/managed-labels}").stdout, "");
+          assert.equal(runStep(unlabel, root).stderr, `label-node: nothing to do: node ${node} has no labels set by microseg\n`);
+          assert.equal(runStep(label, root).status, 0);
 
           const d1 = runStep((e) => hostStep("drain-node", { ...e, NODE_NAME: node, DRAIN_TIMEOUT: "30s" }, noSudo), root);
           assert.equal(d1.stderr, `drain-node: drained ${node}\n`);
@@ -492,6 +523,9 @@ describe("host-scripts", () => {
           assert.equal(d2.stderr, `drain-node: nothing to do: node ${node} is not in the cluster\n`);
           const l3 = runStep((e) => label({ ...e, NODE_WAIT_SECONDS: "3" }), root);
           assert.equal(l3.stderr, `label-node: node ${node} did not register within 3s. Fix: check the kubelet on ${node} (journalctl -u kubelet), then re-run pulumi up\n`);
+          const u2 = runStep(unlabel, root);
+          assert.equal(u2.status, 0, u2.stderr);
+          assert.equal(u2.stderr, `label-node: nothing to do: node ${node} is not in the cluster\n`);
           const t = runStep((e) => hostStep("create-join-token", { ...e, NODE_NAME: "lab-node-0" }, noSudo), root);
           assert.equal(t.stdout, "");
           assert.equal(t.stderr, "create-join-token: nothing to do: node lab-node-0 is already in the cluster\n");

@@ -1,5 +1,5 @@
 // components/cluster/kubeadm-cluster.ts: the plan (what runs where, in which order, what is deleted, the triggers)
-// and the component under Pulumi mocks (resource names, parent, secrets, the identity check across hosts).
+// and the component under Pulumi mocks (resource names, parent, secrets, the identity check's inputs).
 import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as path from "node:path";
@@ -7,7 +7,7 @@ import { before, describe, it } from "node:test";
 import * as pulumi from "@pulumi/pulumi";
 import YAML from "yaml";
 import { parseConfig, Secret, type StackConfig } from "../../config";
-import { KubeadmCluster, planCluster, profileEnv, rewriteKubeconfigServer, type PlannedStep } from "../../components/cluster/kubeadm-cluster";
+import { identityCommands, KubeadmCluster, planCluster, profileEnv, rewriteKubeconfigServer, type PlannedStep } from "../../components/cluster/kubeadm-cluster";
 
 const REPO = path.join(__dirname, "..", "..");
 /** A fake key, built so no key-looking header sits in the source. */
@@ -41,17 +41,13 @@ describe("planCluster", () => {
             ["wait-ssh-worker-0", "worker-0", []],
             ["preflight-worker-0", "worker-0", ["wait-ssh-worker-0"]],
             ["prepare-host-worker-0", "worker-0", ["preflight-worker-0"]],
-            ["create-join-token-worker-0", "cp-0", ["prepare-host-worker-0", "read-kubeconfig-cp-0"]],
-            ["kubeadm-join-worker-0", "worker-0", ["create-join-token-worker-0"]],
+            ["kubeadm-join-worker-0", "worker-0", ["prepare-host-worker-0", "read-kubeconfig-cp-0"]],
             ["label-node-worker-0", "cp-0", ["kubeadm-join-worker-0"]],
-            ["remove-node-worker-0", "cp-0", ["label-node-worker-0"]],
             ["wait-ssh-worker-1", "worker-1", []],
             ["preflight-worker-1", "worker-1", ["wait-ssh-worker-1"]],
             ["prepare-host-worker-1", "worker-1", ["preflight-worker-1"]],
-            ["create-join-token-worker-1", "cp-0", ["prepare-host-worker-1", "read-kubeconfig-cp-0"]],
-            ["kubeadm-join-worker-1", "worker-1", ["create-join-token-worker-1"]],
+            ["kubeadm-join-worker-1", "worker-1", ["prepare-host-worker-1", "read-kubeconfig-cp-0"]],
             ["label-node-worker-1", "cp-0", ["kubeadm-join-worker-1"]],
-            ["remove-node-worker-1", "cp-0", ["label-node-worker-1"]],
         ]);
     });
 
@@ -65,24 +61,33 @@ describe("planCluster", () => {
         const deletes = plan.filter((s) => s.delete).map((s) => [s.name, s.deleteSteps]);
         assert.deepEqual(deletes, [
             ["read-kubeconfig-cp-0", ["kubeadm-reset"]],
-            ["kubeadm-join-worker-0", ["kubeadm-reset"]],
-            ["remove-node-worker-0", ["drain-node", "remove-node"]],
-            ["kubeadm-join-worker-1", ["kubeadm-reset"]],
-            ["remove-node-worker-1", ["drain-node", "remove-node"]],
+            ["kubeadm-join-worker-0", ["drain-node", "remove-node", "kubeadm-reset"]],
+            ["label-node-worker-0", ["label-node"]],
+            ["kubeadm-join-worker-1", ["drain-node", "remove-node", "kubeadm-reset"]],
+            ["label-node-worker-1", ["label-node"]],
         ]);
         assert.equal(byName(plan)["kubeadm-init-cp-0"]!.delete, undefined);
-        // drain, then delete the Node, on the first control plane; the drain script is uploaded, remove-node on stdin.
-        const rm = byName(plan)["remove-node-worker-0"]!.delete!;
-        assert.match(rm.command, /^sudo -n env DRAIN_TIMEOUT=300s NODE_NAME=worker-0 bash \.microseg\/scripts\/[0-9a-f]{12}-drain-node\.sh && sudo -n env NODE_NAME=worker-0 bash -s$/);
-        assert.match(String(rm.stdin), /^#!\/usr\/bin\/env bash\n# remove-node:/);
+        // The join's delete: first, on the first control plane, drain then delete the Node (the drain script is
+        // uploaded, remove-node on stdin); then kubeadm reset on the node itself.
+        const join = byName(plan)["kubeadm-join-worker-0"]!;
+        assert.equal(join.deleteFirst!.runsOn, "cp-0");
+        assert.equal(join.deleteFirst!.stepName, "remove-node");
+        assert.match(join.deleteFirst!.delete.command, /^sudo -n env DRAIN_TIMEOUT=300s NODE_NAME=worker-0 bash \.microseg\/scripts\/[0-9a-f]{12}-drain-node\.sh && sudo -n env NODE_NAME=worker-0 bash -s$/);
+        assert.match(String(join.deleteFirst!.delete.stdin), /^#!\/usr\/bin\/env bash\n# remove-node:/);
+        assert.match(join.delete!.command, /^sudo -n env bash -s$/);
+        assert.match(String(join.delete!.stdin), /^#!\/usr\/bin\/env bash\n# kubeadm-reset:/);
+        // label-node's delete removes what microseg set: no labels, no wait for a Node that may be gone.
+        assert.equal(byName(plan)["label-node-worker-0"]!.delete!.command, "sudo -n env NODE_LABELS='' NODE_NAME=worker-0 NODE_WAIT_SECONDS=0 bash -s");
     });
 
-    it("secrets: the token is secret stdout and reaches kubeadm-join on stdin, never on a command line", () => {
+    it("secrets: a fresh token is made on the first control plane inside the join and reaches kubeadm-join on stdin, never on a command line", () => {
         const p = byName(plan);
-        assert.equal(p["create-join-token-worker-0"]!.secretStdout, true);
         assert.equal(p["read-kubeconfig-cp-0"]!.secretStdout, true);
-        assert.equal(p["kubeadm-join-worker-0"]!.stdinFrom, "create-join-token-worker-0");
+        const from = p["kubeadm-join-worker-0"]!.createStdinFrom!;
+        assert.deepEqual([from.runsOn, from.stepName, from.create.secretStdout], ["cp-0", "create-join-token", true]);
+        assert.equal(from.create.command, "sudo -n env CONTROL_PLANE=0 NODE_NAME=worker-0 TOKEN_TTL=15m bash -s");
         assert.match(p["kubeadm-join-worker-0"]!.create.command, /^sudo -n env KUBEADM_CONFIG_B64=\S+ bash \.microseg\/scripts\/[0-9a-f]{12}-kubeadm-join\.sh$/);
+        assert.equal(plan.some((s) => s.stepName === "create-join-token" || s.stepName === "remove-node"), false, "no resource of their own");
     });
 
     it("trigger hashes: the same for an unchanged config, changed only for the changed host", () => {
@@ -104,8 +109,9 @@ describe("planCluster", () => {
         const lab = planCluster(cfgWith(), { kind: "lab", roots: { "cp-0": "/r/1", "worker-0": "/r/2", "worker-1": "/r/3" }, labPath: "/lab/bin" });
         const p = byName(lab);
         assert.match(p["prepare-host-worker-0"]!.create.command, /MICROSEG_HOST_PROFILE=lab MICROSEG_LAB_PATH=\/lab\/bin MICROSEG_ROOT=\/r\/2 /);
-        assert.match(p["create-join-token-worker-0"]!.create.command, / MICROSEG_ROOT=\/r\/1 /);
-        assert.match(p["remove-node-worker-0"]!.delete!.command, / MICROSEG_ROOT=\/r\/1 .* MICROSEG_ROOT=\/r\/1 /);
+        assert.match(p["kubeadm-join-worker-0"]!.createStdinFrom!.create.command, / MICROSEG_ROOT=\/r\/1 /);
+        assert.match(p["kubeadm-join-worker-0"]!.deleteFirst!.delete.command, / MICROSEG_ROOT=\/r\/1 .* MICROSEG_ROOT=\/r\/1 /);
+        assert.match(p["label-node-worker-0"]!.delete!.command, / MICROSEG_ROOT=\/r\/1 /);
         assert.match(p["kubeadm-join-worker-0"]!.delete!.command, / MICROSEG_ROOT=\/r\/2 bash -s$/);
         assert.throws(() => profileEnv({ kind: "lab", roots: {} }, "cp-0"), { message: 'hostProfile: no lab root for host "cp-0". Fix: add it to hostProfile.roots' });
         // The default profile sets nothing: real Ubuntu.
@@ -125,18 +131,15 @@ describe("planCluster", () => {
 
 interface Registered { type: string; name: string; inputs: any; urn: string }
 const registered: Registered[] = [];
-let uuids: Record<string, string> = {};
 const KUBECONFIG = "apiVersion: v1\nclusters:\n- cluster:\n    server: https://10.0.0.5:6443\n  name: kubernetes\nkind: Config\nusers:\n- name: admin\n  user:\n    client-key-data: S0VZ\n";
 
 before(async () => {
     await pulumi.runtime.setMocks({
         newResource(args) {
             registered.push({ type: args.type, name: args.name, inputs: args.inputs, urn: "" });
-            const host = String(args.inputs["hostName"] ?? "");
             const step = String(args.inputs["stepName"] ?? "");
-            const stdout = step === "preflight" ? `identity hostname=${host} product_uuid=${uuids[host] ?? host} macs=none\n`
-                : step === "read-kubeconfig" ? KUBECONFIG
-                : step === "create-join-token" ? "JOIN_TOKEN=abcdef.0123456789abcdef\n" : "";
+            const stdout = step === "read-kubeconfig" ? KUBECONFIG
+                : "";
             return { id: `${args.name}-id`, state: { ...args.inputs, stdout, hostKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIA" } };
         },
         call: () => ({}),
@@ -155,17 +158,32 @@ describe("KubeadmCluster under mocks", () => {
         assert.deepEqual(cmds.map((r) => r.name).sort(), plan.map((s) => s.name).sort());
         for (const s of plan) {
             const r = cmds.find((x) => x.name === s.name)!;
-            assert.deepEqual(r.inputs.triggers, [s.create.triggerHash], s.name);
+            assert.deepEqual(r.inputs.triggers, [s.create.triggerHash, ...(s.createStdinFrom ? [s.createStdinFrom.create.triggerHash] : [])], s.name);
             assert.equal(r.inputs.stepName, s.stepName);
             assert.equal(r.inputs.delete === undefined, s.delete === undefined, `${s.name} delete`);
         }
+        // One identity check for the cluster: read-identity on every host, each pinned to its wait-ssh key.
+        const idc = registered.filter((r) => r.type === "pulumi-nodejs:dynamic/microseg:IdentityCheck");
+        assert.deepEqual(idc.map((r) => r.name), ["check-identity"]);
+        assert.deepEqual(idc[0]!.inputs.commands, identityCommands(cfg));
+        assert.deepEqual(Object.keys(identityCommands(cfg)), ["cp-0", "worker-0", "worker-1"]);
+        assert.equal(identityCommands(cfg)["worker-0"]!.command, "sudo -n env bash -s");
+        assert.match(identityCommands(cfg)["worker-0"]!.stdin, /^#!\/usr\/bin\/env bash\n# read-identity:/);
+        assert.deepEqual(idc[0]!.inputs.hosts.value.map((h: any) => [h.hostName, h.connection.hostKey]), [
+            ["cp-0", "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIA"], ["worker-0", "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIA"], ["worker-1", "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIA"],
+        ]);
         // Parent: every step's URN is below the component's.
         const urn = await out(c.steps["kubeadm-init-cp-0"]!.urn);
         assert.match(urn, /::microseg:cluster:KubeadmCluster\$pulumi-nodejs:dynamic\/microseg:SshCommand::kubeadm-init-cp-0$/);
         assert.equal(await pulumi.isSecret(c.kubeconfig), true);
         // A step's secret stdout is the engine's additionalSecretOutputs (mocks do not apply them): the lab test
-        // checks it in the real stack export; the join's stdin is a secret input here.
-        assert.equal(cmds.find((r) => r.name === "kubeadm-join-worker-0")!.inputs.stdinSecret.create, true);
+        // checks it in the real stack export. The join runs create-join-token on cp-0 first, pinned to cp-0's key.
+        // Both carry cp-0's connection (its private key), so each arrives as a whole secret.
+        const join = cmds.find((r) => r.name === "kubeadm-join-worker-0")!.inputs;
+        const from = join.createStdinFrom.value;
+        const first = join.deleteFirst.value;
+        assert.deepEqual([from.hostName, from.stepName, first.hostName, first.stepName],
+            ["cp-0 (for worker-0)", "create-join-token", "cp-0 (for worker-0)", "remove-node"]);
         assert.match(await out(c.kubeconfig), /server: https:\/\/192\.168\.1\.222:6443/);
         assert.deepEqual(await out(c.nodeAddresses), ["192.168.1.222", "192.168.1.223", "192.168.1.224"]);
         assert.deepEqual(await out(c.apiEndpoint), { host: "192.168.1.222", port: 6443 });
@@ -177,6 +195,8 @@ describe("KubeadmCluster under mocks", () => {
         const conn = (n: string) => raw(n).value;
         assert.equal(conn("wait-ssh-cp-0").privateKey, KEY);
         assert.equal(conn("prepare-host-worker-0").hostKey, "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIA");
+        assert.equal(from.connection.hostKey, "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIA");
+        assert.equal(from.connection.host, "192.168.1.222", "the first control plane's address");
         assert.equal(conn("wait-ssh-worker-0").hostKey, undefined);
         assert.deepEqual([conn("wait-ssh-worker-0").dialRetries, conn("prepare-host-worker-0").dialRetries], [10, 2]);
     });

@@ -7,7 +7,7 @@
 # Inputs (environment): KUBEADM_CONFIG_B64 (base64 of the config with placeholders; no secret).
 # Profiles: MICROSEG_HOST_PROFILE=ubuntu (default) or lab: files are written for real below MICROSEG_ROOT and
 #   `kubeadm config validate` runs when kubeadm is on PATH (MICROSEG_LAB_PATH first); `kubeadm join` itself needs a
-#   kubelet and containerd and prints "lab profile: skipped ...".
+#   kubelet and containerd and prints "lab profile: skipped ...", then writes a stand-in kubelet.conf (the guard's file).
 set -euo pipefail
 export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 step=kubeadm-join
@@ -48,6 +48,8 @@ while IFS= read -r line || [[ -n $line ]]; do
     *) fail "unexpected line on stdin (\"${line%%=*}=...\"). Fix: send the output of create-join-token" ;;
   esac
 done
+# create-join-token prints nothing for a Node already in the cluster: here that Node's host lost its kubelet.conf.
+[[ -n $token$hash$key ]] || fail "no join token on stdin: create-join-token makes none for a node already in the cluster, and this host has no /etc/kubernetes/kubelet.conf (reset by hand?). Fix: delete its Node on the first control plane (kubectl delete node <name>), then run pulumi up again"
 [[ $token =~ ^[a-z0-9]{6}\.[a-z0-9]{16}$ ]] || fail "JOIN_TOKEN on stdin is missing or not a bootstrap token. Fix: send the output of create-join-token"
 [[ $hash =~ ^sha256:[0-9a-f]{64}$ ]] || fail "CA_CERT_HASH on stdin is missing or not sha256:<64 hex>. Fix: send the output of create-join-token"
 control_plane=no
@@ -78,7 +80,9 @@ fi
 
 logfile=$root/var/log/microseg/kubeadm-join.log
 if [[ $profile == lab ]]; then
-  echo "lab profile: skipped kubeadm join --config <filled copy> (needs a kubelet and containerd)" >&2
+  echo "lab profile: skipped kubeadm join --config <filled copy> (needs a kubelet and containerd); wrote a stand-in /etc/kubernetes/kubelet.conf" >&2
+  # What a real join leaves behind, so the guard above sees a joined host on a rerun, as on Ubuntu.
+  printf '# lab profile: stand-in for the kubelet.conf kubeadm join writes\n' >"$root/etc/kubernetes/kubelet.conf"
   exit 0
 fi
 if ! kubeadm join --config "$filled" >"$logfile" 2>&1; then
