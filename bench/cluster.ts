@@ -11,6 +11,7 @@
 // Driver: node --import tsx bench/cluster.ts 1 3 10 (each count needs LAB_HOST_COUNT>=N lab/hosts-up.sh).
 import * as fs from "node:fs";
 import * as net from "node:net";
+import * as os from "node:os";
 import * as path from "node:path";
 import YAML from "yaml";
 import type { Stack } from "@pulumi/pulumi/automation";
@@ -91,6 +92,27 @@ export async function startForwarder(target = { host: "127.0.0.1", port: Number(
 /** Commands each lab host ran so far, counted host-side (one line per SSH session with a command). */
 export const commandLines = (lab: string): string[] => fs.readFileSync(path.join(HOSTS_DIR, lab, "commands.log"), "utf8").split("\n").filter(Boolean);
 
+/** Busy and total CPU jiffies of the machine (/proc/stat), all cores. */
+function cpuJiffies(): { busy: number; total: number } {
+    const f = fs.readFileSync("/proc/stat", "utf8").split("\n")[0]!.trim().split(/\s+/).slice(1).map(Number);
+    const total = f.reduce((a, b) => a + b, 0);
+    return { busy: total - f[3]! - (f[4] ?? 0), total };
+}
+
+/** Samples the machine's CPU every 100 ms; `busyBetween` gives the busy share of all cores in a time window. */
+function cpuSampler(): { stop: () => void; busyBetween: (fromMs: number, toMs: number) => number } {
+    const samples: Array<{ at: number; busy: number; total: number }> = [{ at: Date.now(), ...cpuJiffies() }];
+    const timer = setInterval(() => samples.push({ at: Date.now(), ...cpuJiffies() }), 100);
+    return {
+        stop: () => clearInterval(timer),
+        busyBetween: (fromMs, toMs) => {
+            const a = samples.filter((x) => x.at <= fromMs).pop() ?? samples[0]!;
+            const b = samples.find((x) => x.at >= toMs) ?? samples[samples.length - 1]!;
+            return b.total > a.total ? (b.busy - a.busy) / (b.total - a.total) : 0;
+        },
+    };
+}
+
 /** The program: one KubeadmCluster from spec.json, under the lab host profile. */
 export function labProgram(): string {
     return `
@@ -133,17 +155,24 @@ async function main(counts: number[]): Promise<void> {
             try {
                 s.writeSpec(hosts);
                 const before = hosts.map((h) => commandLines(h.lab).length);
+                const cpu = cpuSampler();
                 const t0 = Date.now();
-                await s.stack.up({ color: "never" });
+                await s.stack.up({ color: "never" }).finally(() => cpu.stop());
                 const secs = (Date.now() - t0) / 1000;
                 const sessions = hosts.reduce((sum, h, i) => sum + commandLines(h.lab).length - before[i]!, 0);
+                // Where the time goes: before the first remote command (engine start, program, previews of the
+                // resources), between the first and the last (the hosts' work), after the last (outputs, state).
+                const stamps = hosts.flatMap((h, i) => commandLines(h.lab).slice(before[i]).map((l) => Number(l.split(" ")[0]) * 1000));
+                const [first, last] = [Math.min(...stamps), Math.max(...stamps)];
+                const busy = (cpu.busyBetween(first, last) * 100).toFixed(0);
+                const phases = `before first command ${((first - t0) / 1000).toFixed(1)} s, commands ${((last - first) / 1000).toFixed(1)} s with the ${os.cpus().length} cores ${busy}% busy, after last ${((t0 + secs * 1000 - last) / 1000).toFixed(1)} s`;
                 const b2 = hosts.map((h) => commandLines(h.lab).length);
                 const t1 = Date.now();
                 await s.stack.up({ color: "never" });
                 const noop = (Date.now() - t1) / 1000;
                 const sessions2 = hosts.reduce((sum, h, i) => sum + commandLines(h.lab).length - b2[i]!, 0);
                 times[n] = secs;
-                console.log(`hosts=${n}  up=${secs.toFixed(1)} s  ssh_sessions=${sessions}  no-change up=${noop.toFixed(1)} s  ssh_sessions=${sessions2}`);
+                console.log(`hosts=${n}  up=${secs.toFixed(1)} s  ssh_sessions=${sessions}  no-change up=${noop.toFixed(1)} s  ssh_sessions=${sessions2}  (up: ${phases})`);
             } finally {
                 await s.cleanup();
             }
