@@ -164,6 +164,22 @@ describe("label-node.sh", () => {
       assert.equal(node().managed, undefined);
     });
 
+    it("a new label is recorded before it is set: a label write that fails leaves nothing set and unrecorded", () => {
+      assert.equal(run("a=1").status, 0);
+      // The apiserver refuses a value over 63 characters: the label write fails after the annotation grew.
+      const r = run(`a=1,big=${"x".repeat(64)}`);
+      assert.notEqual(r.status, 0);
+      assert.match(r.stderr, /label-node: kubectl label node \S+ failed\n$/);
+      assert.equal(node().managed, "a,big", "recorded before the write");
+      assert.equal(node().labels["big"], undefined);
+      // The config drops it again: nothing to remove, the record shrinks back.
+      const back = run("a=1");
+      assert.equal(back.status, 0, back.stderr);
+      assert.equal(node().managed, "a");
+      assert.equal(run("").status, 0);
+      assert.deepEqual(node().labels, theirs);
+    });
+
     it("a missing Node: nothing to undo with empty NODE_LABELS and no wait; labels to set fail naming the Node", () => {
       spawnSync(path.join(LAB_BIN, "kubectl"), ["--kubeconfig", LAB_KUBECONFIG, "delete", "node", MISSING, "--ignore-not-found"]);
       const undo = run("", { node: MISSING, wait: "0" });

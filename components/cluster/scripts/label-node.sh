@@ -102,11 +102,18 @@ if ((${#args[@]} == 0)) && [[ $previous_csv == "$wanted_csv" ]]; then
   fi
   exit 0
 fi
-# Labels first, then the annotation: a failure in between leaves a label the next run still sees and records.
+# New keys are recorded before they are set, and dropped keys forgotten only after they are removed: a failure
+# between the writes never leaves a label microseg set but did not record.
+union_csv=$( ( printf '%s\n' "${previous[@]}" "${wanted_keys[@]}" | sed '/^$/d' | LC_ALL=C sort -u | paste -sd, - ) || true)
+recorded=$previous_csv
+if [[ $union_csv != "$previous_csv" ]]; then
+  k annotate node "$NODE_NAME" --overwrite "$managed_key=$union_csv" >/dev/null || fail "kubectl annotate node $NODE_NAME failed"
+  recorded=$union_csv
+fi
 if ((${#args[@]} > 0)); then
   k label node "$NODE_NAME" --overwrite "${args[@]}" >/dev/null || fail "kubectl label node $NODE_NAME failed"
 fi
-if [[ $previous_csv != "$wanted_csv" ]]; then
+if [[ $recorded != "$wanted_csv" ]]; then
   if [[ -z $wanted_csv ]]; then
     k annotate node "$NODE_NAME" "$managed_key-" >/dev/null || fail "kubectl annotate node $NODE_NAME failed"
   else
