@@ -25,6 +25,10 @@ interface Step {
     name: string; host: string; step: string; command: string;
     stdin?: string; secretStdin?: string; upload?: { path: string; content: string; mode?: number };
     delete?: string; triggers?: unknown; hostKey?: string; secretStdout?: boolean; dialRetries?: number;
+    /** Connect through this lab host as a bastion (ssh -J). */
+    via?: string;
+    /** Log in with the key held by the test's ssh-agent instead of the private key. */
+    agent?: boolean;
 }
 
 /** The test program: one SshCommand per entry of spec.json, outputs per step. */
@@ -40,7 +44,11 @@ for (const s of spec.steps) {
     const c = new SshCommand(s.name, {
         hostName: s.host,
         stepName: s.step,
-        connection: { host: spec.addresses[s.host], user: spec.user, privateKey, hostKey: s.hostKey, dialTimeoutSeconds: 5, dialRetries: s.dialRetries ?? 1 },
+        connection: {
+            host: spec.addresses[s.host], user: spec.user, hostKey: s.hostKey, dialTimeoutSeconds: 5, dialRetries: s.dialRetries ?? 1,
+            ...(s.agent ? { agentSocket: spec.agentSocket } : { privateKey }),
+            ...(s.via ? { proxy: { host: spec.addresses[s.via], user: spec.user, privateKey } } : {}),
+        },
         create: { command: s.command, stdin: s.secretStdin !== undefined ? pulumi.secret(s.secretStdin) : s.stdin, upload: s.upload },
         delete: s.delete ? { command: s.delete } : undefined,
         triggers: s.triggers,
@@ -80,9 +88,11 @@ describe("SshCommand on the real engine against the lab's sshd hosts", { timeout
     let hosts: Record<string, string>;
     let steps: Step[] = [];
     const output: string[] = [];
+    let agentSocket: string | undefined;
+    let agentPid: string | undefined;
 
     const writeSpec = () => {
-        const spec = { keyPath: hosts["LAB_HOSTS_KEY"], user: hosts["LAB_HOSTS_USER"], addresses: Object.fromEntries([1, 2, 3].map((i) => [`host-${i}`, hosts[`LAB_HOST_${i}_ADDRESS`]])), steps };
+        const spec = { keyPath: hosts["LAB_HOSTS_KEY"], agentSocket, user: hosts["LAB_HOSTS_USER"], addresses: Object.fromEntries([1, 2, 3].map((i) => [`host-${i}`, hosts[`LAB_HOST_${i}_ADDRESS`]])), steps };
         fs.writeFileSync(path.join(workDir, "spec.json"), JSON.stringify(spec, null, 2));
     };
     const up = async () => {
@@ -116,6 +126,7 @@ describe("SshCommand on the real engine against the lab's sshd hosts", { timeout
                 await stack.workspace.removeStack(stack.name, { force: true } as never).catch(() => undefined);
             }
         } finally {
+            if (agentPid) spawnSync("kill", [agentPid]);
             if (workDir) fs.rmSync(workDir, { recursive: true, force: true });
             if (startedHosts) execFileSync("bash", [path.join(repoRoot, "lab", "hosts-down.sh")], { stdio: "inherit" });
         }
@@ -231,6 +242,34 @@ describe("SshCommand on the real engine against the lab's sshd hosts", { timeout
         assert.equal(count("host-1", `${run}-fail-wrong-pin`), 0);
         assert.equal(acceptedLogins("host-1"), logins);
         steps = steps.filter((s) => s.name !== "fail-wrong-pin");
+    });
+
+    it("through a bastion (ssh -J, the bastion's stock sshd forwards): the command runs on the target, which sees the bastion's address", async () => {
+        const acceptedFrom = (host: string) => fs.readFileSync(path.join(HOSTS_DIR, host, "sshd.log"), "utf8").split("\n").filter((l) => l.startsWith("Accepted publickey")).map((l) => / from (\S+) /.exec(l)?.[1]);
+        const bastionLogins = acceptedLogins("host-1");
+        steps.push(step("via-bastion", "host-3", "via-bastion", "echo via-bastion-ok", { via: "host-1" }));
+        const r = await up();
+        assert.deepEqual(changes(r), { create: 1 });
+        assert.equal(count("host-3", `${run}-via-bastion`), 1);
+        assert.equal(count("host-1", `${run}-via-bastion`), 0, "the bastion only forwards");
+        assert.equal(acceptedLogins("host-1"), bastionLogins + 1, "one login on the bastion");
+        assert.equal(acceptedFrom("host-3").pop(), hosts["LAB_HOST_1_ADDRESS"], "host-3 was reached from the bastion");
+        assert.equal((r.outputs["results"]!.value as Record<string, { stdout: string }>)["via-bastion"]!.stdout, "via-bastion-ok\n");
+        assert.deepEqual(changes(await up()), {});
+    });
+
+    it("with an ssh-agent (no private key in the connection): logs in and runs", async () => {
+        agentSocket = path.join(workDir, "agent.sock");
+        const started = execFileSync("ssh-agent", ["-a", agentSocket], { encoding: "utf8" });
+        agentPid = /SSH_AGENT_PID=(\d+)/.exec(started)![1];
+        execFileSync("ssh-add", [hosts["LAB_HOSTS_KEY"]!], { env: { ...process.env, SSH_AUTH_SOCK: agentSocket }, stdio: "ignore" });
+        steps.push(step("via-agent", "host-2", "via-agent", "echo via-agent-ok", { agent: true }));
+        const r = await up();
+        assert.deepEqual(changes(r), { create: 1 });
+        assert.equal(count("host-2", `${run}-via-agent`), 1);
+        assert.equal((r.outputs["results"]!.value as Record<string, { stdout: string }>)["via-agent"]!.stdout, "via-agent-ok\n");
+        steps = steps.filter((x) => x.name !== "via-agent");
+        assert.deepEqual(changes(await up()), { delete: 1 });
     });
 
     it("a host crashing during up fails naming the host and step; after sshd restarts, the next up converges", async () => {
