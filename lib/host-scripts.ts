@@ -30,7 +30,6 @@ interface StepSpec {
 export const HOST_STEPS = {
   "wait-ssh": { env: [] },
   preflight: { env: ["ROLE", "MIN_KERNEL", "CILIUM_VERSION", "NODE_PORT_RANGE", "API_SERVER_PORT"] },
-  "read-identity": { env: [] },
   "prepare-host": { env: ["KUBERNETES_VERSION", "IP_FAMILY"] },
   "kubeadm-init": { env: ["KUBEADM_CONFIG_B64", "UPLOAD_CERTS"] },
   "read-kubeconfig": { env: [], secretStdout: true },
@@ -185,7 +184,7 @@ export interface HostIdentity {
   readonly macs: readonly string[];
 }
 
-/** Parses the "identity ..." line read-identity prints on stdout. */
+/** Parses the "identity ..." line preflight prints on stdout. */
 export function parseIdentity(stdout: string): HostIdentity | undefined {
   const m = /^identity hostname=(\S+) product_uuid=(\S+) macs=(\S+)$/m.exec(stdout);
   if (!m) return undefined;

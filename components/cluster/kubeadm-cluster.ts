@@ -152,15 +152,6 @@ export function planCluster(cfg: StackConfig, profile: HostProfile = { kind: "ub
     return steps;
 }
 
-/** The read-identity command of every host (run by IdentityCheck before any host is prepared). */
-export function identityCommands(cfg: StackConfig, profile: HostProfile = { kind: "ubuntu" }): Record<string, { command: string; stdin: string }> {
-    if (cfg.cluster.mode !== "kubeadm") return {};
-    return Object.fromEntries(cfg.cluster.hosts.map((h) => {
-        const step = withProfile(hostStep("read-identity", {}), profileEnv(profile, h.name));
-        return [h.name, { command: step.command, stdin: step.script }];
-    }));
-}
-
 /** The admin kubeconfig with every cluster's server set to the reachable endpoint (YAML library, other fields kept). */
 export function rewriteKubeconfigServer(kubeconfig: string, endpoint: { host: string; port: number }): string {
     const doc = YAML.parse(kubeconfig) as { clusters?: Array<{ cluster?: { server?: string } }> } | null;
@@ -227,7 +218,7 @@ export class KubeadmCluster extends pulumi.ComponentResource implements ClusterA
         const made: Record<string, SshCommand> = {};
         const pinnedKey = (host: string) => hosts.get(host)!.hostKey ?? made[`wait-ssh-${host}`]?.hostKey;
         let identity: IdentityCheck | undefined;
-        // Every host's wait-ssh and preflight first, then the identity check (it needs every host's pinned key),
+        // Every host's wait-ssh and preflight first, then the identity check (it compares their preflight output),
         // then the rest in plan order (a step only waits for steps made before it).
         const early = (s: PlannedStep) => s.stepName === "wait-ssh" || s.stepName === "preflight";
         for (const s of [...plan.filter(early), ...plan.filter((p) => !early(p))]) {
@@ -237,9 +228,11 @@ export class KubeadmCluster extends pulumi.ComponentResource implements ClusterA
             let dependsOn: pulumi.Resource[] = after;
             if (s.stepName === "prepare-host") {
                 // kubeadm needs hostname, MAC and product_uuid unique across hosts: compared before any host changes.
+                const preflight = (h: string) => plan.find((p) => p.name === `preflight-${h}`)!.create;
                 identity ??= new IdentityCheck("check-identity", {
                     hosts: cluster.hosts.map((h) => ({ hostName: h.name, connection: { ...auth.get(h.name)!, hostKey: pinnedKey(h.name), dialRetries: retries } })),
-                    commands: identityCommands(cfg, args.hostProfile ?? { kind: "ubuntu" }),
+                    commands: Object.fromEntries(cluster.hosts.map((h) => [h.name, { command: preflight(h.name).command, stdin: preflight(h.name).script }])),
+                    recorded: Object.fromEntries(cluster.hosts.map((h) => [h.name, made[`preflight-${h.name}`]!.stdout])),
                 }, { parent: this });
                 dependsOn = [...after, identity];
             }

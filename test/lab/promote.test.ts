@@ -23,9 +23,12 @@ interface Lab {
     started: boolean;
 }
 
-/** A lab of its own: LAB_DIR under the temp dir, binaries hard-linked from .lab/bin, ports offset from the main lab's. */
+/**
+ * A lab of its own: a fresh LAB_DIR under the temp dir (never one a crashed run left behind, with its etcd data),
+ * binaries hard-linked from .lab/bin, ports offset from the main lab's.
+ */
 function labOn(name: string, offset: number): Lab {
-    return { dir: path.join(os.tmpdir(), `microseg-promote-lab-${name}`), apiserverPort: 26443 + offset, started: false };
+    return { dir: fs.mkdtempSync(path.join(os.tmpdir(), `microseg-promote-lab-${name}-`)), apiserverPort: 26443 + offset, started: false };
 }
 
 function labVars(lab: Lab): Record<string, string> {
@@ -43,8 +46,6 @@ function sh(cmd: string, args: string[], env: Record<string, string> = {}, input
 }
 
 function startLab(lab: Lab): void {
-    if (sh("bash", ["lab/status.sh"], { LAB_DIR: lab.dir }).status === 0) return;
-    fs.mkdirSync(lab.dir, { recursive: true });
     // Hard links: lab/up.sh recognises its processes by /proc/<pid>/exe == LAB_DIR/bin/<name>.
     if (!fs.existsSync(path.join(lab.dir, "bin"))) assert.equal(sh("cp", ["-al", path.join(repoRoot, ".lab", "bin"), path.join(lab.dir, "bin")]).status, 0);
     if (!fs.existsSync(path.join(lab.dir, "share"))) fs.cpSync(path.join(repoRoot, ".lab", "share"), path.join(lab.dir, "share"), { recursive: true });
@@ -138,7 +139,10 @@ describe("microseg promote on two lab clusters", { timeout: 30 * 60_000 }, () =>
             await s.workspace.removeStack(s.name).catch(() => undefined);
         }
         if (workDir) fs.rmSync(workDir, { recursive: true, force: true });
-        for (const lab of [devLab, stagingLab]) if (lab.started) sh("bash", ["lab/down.sh"], { LAB_DIR: lab.dir });
+        for (const lab of [devLab, stagingLab]) {
+            if (lab.started) sh("bash", ["lab/down.sh"], { LAB_DIR: lab.dir });
+            fs.rmSync(lab.dir, { recursive: true, force: true });
+        }
     });
 
     it("the record holds the deployed matrix, and an unchanged preview prints no traffic line", async () => {

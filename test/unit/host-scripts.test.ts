@@ -244,20 +244,13 @@ describe("host-scripts", () => {
     };
     const cp0 = hostsOf(devCfg)[0]!;
 
-    it("preflight: a good Ubuntu 24.04 host passes", () => {
-      const r = runStep((e) => hostStep("preflight", { ...lab(e), ...preflightStep(devCfg, cp0).env }, noSudo), ubuntuRoot());
-      assert.equal(r.status, 0, r.stderr);
-      assert.equal(r.stdout, "");
-      assert.equal(r.stderr, "preflight: cp-0 passed (Ubuntu 24.04.1 LTS, x86_64, kernel 6.8.0-45-generic, cgroup v2, ports free)\n");
-    });
-
-    it("read-identity: prints the identity line the caller compares across hosts (virtual devices and zero MACs left out)", () => {
+    it("preflight: a good Ubuntu 24.04 host passes and prints its identity line (virtual devices and zero MACs left out)", () => {
       const root = ubuntuRoot({ "sys/class/net/lo/address": "00:00:00:00:00:00\n", "sys/class/net/eth1/address": "00:00:00:00:00:00\n" });
-      const r = runStep((e) => hostStep("read-identity", lab(e), noSudo), root);
+      const r = runStep((e) => hostStep("preflight", { ...lab(e), ...preflightStep(devCfg, cp0).env }, noSudo), root);
       assert.equal(r.status, 0, r.stderr);
       assert.equal(r.stdout, "identity hostname=cp-0 product_uuid=4c4c4544-0042-3510-8052-b4c04f4e4a32 macs=52:54:00:12:34:56\n");
       assert.deepEqual(parseIdentity(r.stdout), { hostname: "cp-0", productUuid: "4c4c4544-0042-3510-8052-b4c04f4e4a32", macs: ["52:54:00:12:34:56"] });
-      assert.equal(r.stderr, "");
+      assert.equal(r.stderr, "preflight: cp-0 passed (Ubuntu 24.04.1 LTS, x86_64, kernel 6.8.0-45-generic, cgroup v2, ports free)\n");
     });
 
     it("preflight: every problem at once, each with its fix (Ubuntu 20.04, old kernel, cgroup v1, busy ports)", () => {

@@ -7,7 +7,7 @@ import { before, describe, it } from "node:test";
 import * as pulumi from "@pulumi/pulumi";
 import YAML from "yaml";
 import { parseConfig, Secret, type StackConfig } from "../../config";
-import { identityCommands, KubeadmCluster, planCluster, profileEnv, rewriteKubeconfigServer, type PlannedStep } from "../../components/cluster/kubeadm-cluster";
+import { KubeadmCluster, planCluster, profileEnv, rewriteKubeconfigServer, type PlannedStep } from "../../components/cluster/kubeadm-cluster";
 
 const REPO = path.join(__dirname, "..", "..");
 /** A fake key, built so no key-looking header sits in the source. */
@@ -131,6 +131,7 @@ describe("planCluster", () => {
 
 interface Registered { type: string; name: string; inputs: any; urn: string }
 const registered: Registered[] = [];
+const PREFLIGHT_OUT = (host: string) => `identity hostname=${host} product_uuid=uuid-${host} macs=none\n`;
 const KUBECONFIG = "apiVersion: v1\nclusters:\n- cluster:\n    server: https://10.0.0.5:6443\n  name: kubernetes\nkind: Config\nusers:\n- name: admin\n  user:\n    client-key-data: S0VZ\n";
 
 before(async () => {
@@ -138,7 +139,9 @@ before(async () => {
         newResource(args) {
             registered.push({ type: args.type, name: args.name, inputs: args.inputs, urn: "" });
             const step = String(args.inputs["stepName"] ?? "");
-            const stdout = step === "read-kubeconfig" ? KUBECONFIG
+            const host = String(args.inputs["hostName"] ?? "");
+            const stdout = step === "preflight" ? PREFLIGHT_OUT(host)
+                : step === "read-kubeconfig" ? KUBECONFIG
                 : "";
             return { id: `${args.name}-id`, state: { ...args.inputs, stdout, hostKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIA" } };
         },
@@ -162,13 +165,13 @@ describe("KubeadmCluster under mocks", () => {
             assert.equal(r.inputs.stepName, s.stepName);
             assert.equal(r.inputs.delete === undefined, s.delete === undefined, `${s.name} delete`);
         }
-        // One identity check for the cluster: read-identity on every host, each pinned to its wait-ssh key.
+        // One identity check for the cluster: the preflight output of every host, and each host's preflight command
+        // (to read again on a clash), each host pinned to its wait-ssh key.
         const idc = registered.filter((r) => r.type === "pulumi-nodejs:dynamic/microseg:IdentityCheck");
         assert.deepEqual(idc.map((r) => r.name), ["check-identity"]);
-        assert.deepEqual(idc[0]!.inputs.commands, identityCommands(cfg));
-        assert.deepEqual(Object.keys(identityCommands(cfg)), ["cp-0", "worker-0", "worker-1"]);
-        assert.equal(identityCommands(cfg)["worker-0"]!.command, "sudo -n env bash -s");
-        assert.match(identityCommands(cfg)["worker-0"]!.stdin, /^#!\/usr\/bin\/env bash\n# read-identity:/);
+        const preflight = (h: string) => plan.find((p) => p.name === `preflight-${h}`)!.create;
+        assert.deepEqual(idc[0]!.inputs.commands, Object.fromEntries(["cp-0", "worker-0", "worker-1"].map((h) => [h, { command: preflight(h).command, stdin: preflight(h).script }])));
+        assert.deepEqual(idc[0]!.inputs.recorded, { "cp-0": PREFLIGHT_OUT("cp-0"), "worker-0": PREFLIGHT_OUT("worker-0"), "worker-1": PREFLIGHT_OUT("worker-1") });
         assert.deepEqual(idc[0]!.inputs.hosts.value.map((h: any) => [h.hostName, h.connection.hostKey]), [
             ["cp-0", "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIA"], ["worker-0", "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIA"], ["worker-1", "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIA"],
         ]);

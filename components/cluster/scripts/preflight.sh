@@ -4,7 +4,8 @@
 # cluster's own components hold those ports).
 # Inputs (environment): ROLE (control-plane|worker), MIN_KERNEL (e.g. 5.10), CILIUM_VERSION (for messages),
 #   NODE_PORT_RANGE (from-to), API_SERVER_PORT (the port kube-apiserver binds on control planes).
-# Hostname, MAC and product_uuid must also be unique across hosts: read-identity prints them for that comparison.
+# stdout: one line "identity hostname=... product_uuid=... macs=..." that the caller compares across hosts
+#   (kubeadm needs a unique hostname, MAC address and product_uuid per node).
 # Profiles: MICROSEG_HOST_PROFILE=ubuntu (default) or lab, where MICROSEG_ROOT prefixes every path read.
 set -euo pipefail
 export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
@@ -28,9 +29,22 @@ root=${root%/}
 np_from=${BASH_REMATCH[1]}
 np_to=${BASH_REMATCH[2]}
 
-hostname=$(cat "$root/proc/sys/kernel/hostname" 2>/dev/null || echo unknown)
 problems=()
 problem() { problems+=("$1"); }
+
+# --- identity (compared across hosts by the caller)
+hostname=$(cat "$root/proc/sys/kernel/hostname" 2>/dev/null || echo unknown)
+uuid=$(cat "$root/sys/class/dmi/id/product_uuid" 2>/dev/null || echo unknown)
+macs=()
+for dev in "$root"/sys/class/net/*; do
+  [[ -e $dev/address ]] || continue
+  # Virtual devices (lo, bridges, veths) carry local or random MACs; kubeadm asks for unique adapter MACs.
+  [[ $(readlink "$dev" || true) == */devices/virtual/* || ${dev##*/} == lo ]] && continue
+  mac=$(cat "$dev/address")
+  [[ $mac == 00:00:00:00:00:00 ]] || macs+=("$mac")
+done
+mac_list=$(printf '%s\n' "${macs[@]}" | sort -u | paste -sd, -)
+echo "identity hostname=$hostname product_uuid=$uuid macs=${mac_list:-none}"
 
 # --- operating system
 os_id=$(sed -n 's/^ID=//p' "$root/etc/os-release" 2>/dev/null | tr -d '"')
