@@ -9,6 +9,8 @@
 //   and pipes it into `kubeadm join` (so a join retried after the token's 15 minutes gets a new one, and the token
 //   is never stored); its delete drains and deletes the Node there, then runs `kubeadm reset` on the node;
 // - label-node's delete removes the labels microseg set (emptying a host's labels deletes the step);
+// - extra control planes join one after another (etcd member additions), workers all at once;
+// - hostname, MACs and product_uuid are compared across hosts (IdentityCheck) before any host is prepared;
 // - later steps pin the host key that wait-ssh saw (or the one in config), so a host is trusted once.
 import * as fs from "node:fs";
 import * as k8s from "@pulumi/kubernetes";
@@ -122,6 +124,9 @@ export function planCluster(cfg: StackConfig, profile: HostProfile = { kind: "ub
         steps.push(p);
         return p.name;
     };
+    // Extra control planes join one at a time: each adds an etcd member, which etcd and kubeadm want done serially
+    // (concurrent control-plane joins are a known race), and each join uploads the certificates with a new key.
+    let previousControlPlaneJoin: string | undefined;
     for (const host of cfg.cluster.hosts) {
         const env = profileEnv(profile, host.name);
         const own = (stepName: string, create: HostStep, after: string[], more: Partial<PlannedStep> = {}) =>
@@ -141,12 +146,14 @@ export function planCluster(cfg: StackConfig, profile: HostProfile = { kind: "ub
             continue;
         }
         const reset = withProfile(hostStep("kubeadm-reset", {}), env);
-        last = own("kubeadm-join", kubeadmJoinStep(cfg, host), [last, `read-kubeconfig-${first.name}`], {
+        const joinAfter = [last, `read-kubeconfig-${first.name}`, ...(host.role === "control-plane" && previousControlPlaneJoin ? [previousControlPlaneJoin] : [])];
+        last = own("kubeadm-join", kubeadmJoinStep(cfg, host), joinAfter, {
             createStdinFrom: { runsOn: first.name, stepName: "create-join-token", create: withProfile(createJoinTokenStep(host), cpEnv) },
             deleteSteps: ["drain-node", "remove-node", "kubeadm-reset"],
             deleteFirst: { runsOn: first.name, stepName: "remove-node", delete: drainAndRemove(host.name, cpEnv) },
             delete: { command: reset.command, stdin: reset.script },
         });
+        if (host.role === "control-plane") previousControlPlaneJoin = last;
         if (label) onCp("label-node", label, [last], labelMore);
     }
     return steps;

@@ -118,6 +118,27 @@ describe("planCluster", () => {
         assert.doesNotMatch(planCluster(cfgWith()).map((s) => s.create.command).join("\n"), /MICROSEG_/);
     });
 
+    it("HA: extra control planes join one after another, workers all at once", () => {
+        const prod = (() => {
+            const raw = YAML.parse(fs.readFileSync(path.join(REPO, "Pulumi.prod.yaml"), "utf8")).config as Record<string, any>;
+            const r = Object.fromEntries(Object.entries(raw).map(([k, v]) => [k.replace(/^microseg:/, ""), v]));
+            delete r["cluster"].ssh.privateKeyPath;
+            delete r["cluster"].ssh.agent;
+            r["cluster"].ssh.privateKey = Secret.of(KEY);
+            return parseConfig(r, { checkFiles: false });
+        })();
+        const joins = planCluster(prod).filter((s) => s.stepName === "kubeadm-join").map((s) => [s.name, s.after]);
+        assert.deepEqual(joins, [
+            ["kubeadm-join-cp-1", ["prepare-host-cp-1", "read-kubeconfig-cp-0"]],
+            ["kubeadm-join-cp-2", ["prepare-host-cp-2", "read-kubeconfig-cp-0", "kubeadm-join-cp-1"]],
+            ["kubeadm-join-worker-0", ["prepare-host-worker-0", "read-kubeconfig-cp-0"]],
+            ["kubeadm-join-worker-1", ["prepare-host-worker-1", "read-kubeconfig-cp-0"]],
+            ["kubeadm-join-worker-2", ["prepare-host-worker-2", "read-kubeconfig-cp-0"]],
+        ]);
+        const token = (n: string) => planCluster(prod).find((s) => s.name === `kubeadm-join-${n}`)!.createStdinFrom!.create.env["CONTROL_PLANE"];
+        assert.deepEqual([token("cp-1"), token("worker-0")], ["1", "0"], "a control-plane join gets a certificate key");
+    });
+
     it("rewriteKubeconfigServer sets the endpoint and keeps the rest", () => {
         const kc = "apiVersion: v1\nclusters:\n- cluster:\n    certificate-authority-data: QUJD\n    server: https://10.0.0.5:6443\n  name: kubernetes\nkind: Config\n";
         const out = YAML.parse(rewriteKubeconfigServer(kc, { host: "fd00::1", port: 6443 }));
