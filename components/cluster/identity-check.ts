@@ -26,11 +26,11 @@ export interface IdentityCheckArgs {
 const parseLine = parseIdentity;
 const clashesOf = identityClashes;
 
-interface Inputs { hosts: Array<{ hostName: string; connection: Conn }>; commands: Record<string, Spec>; recorded: Record<string, string> }
-interface Outputs extends Inputs { identities: Record<string, HostIdentity>; readAgain: boolean }
+export interface IdentityCheckInputs { hosts: Array<{ hostName: string; connection: Conn }>; commands: Record<string, Spec>; recorded: Record<string, string> }
+interface Outputs extends IdentityCheckInputs { identities: Record<string, HostIdentity>; readAgain: boolean }
 
 /** The clashes among the recorded identity lines; a host without a line counts as one (its line must be read). */
-function recordedClashes(i: Inputs): { identities: Array<readonly [string, HostIdentity]>; clashes: string[] } {
+export function recordedClashes(i: IdentityCheckInputs): { identities: Array<readonly [string, HostIdentity]>; clashes: string[] } {
     const identities: Array<readonly [string, HostIdentity]> = [];
     const missing: string[] = [];
     for (const h of i.hosts) {
@@ -42,7 +42,7 @@ function recordedClashes(i: Inputs): { identities: Array<readonly [string, HostI
 }
 
 /** Compares the recorded lines; on a clash, reads every host again (in parallel) and refuses what still clashes. */
-async function compare(i: Inputs): Promise<Outputs> {
+async function compare(i: IdentityCheckInputs): Promise<Outputs> {
     const recorded = recordedClashes(i);
     const plainOuts = (o: Outputs) => JSON.parse(JSON.stringify(o)) as Outputs;
     if (recorded.clashes.length === 0) return plainOuts({ ...i, identities: Object.fromEntries(recorded.identities), readAgain: false });
@@ -59,14 +59,14 @@ async function compare(i: Inputs): Promise<Outputs> {
 
 /** The provider; everything it calls is in this file or ssh-command.ts (the engine serializes it into the state). */
 export const identityCheckProvider: pulumi.dynamic.ResourceProvider = {
-    async diff(_id: string, olds: Outputs, news: Inputs) {
-        const key = (x: Inputs) => JSON.stringify([x.hosts, x.commands, x.recorded]);
+    async diff(_id: string, olds: Outputs, news: IdentityCheckInputs) {
+        const key = (x: IdentityCheckInputs) => JSON.stringify([x.hosts, x.commands, x.recorded]);
         return { changes: key(olds) !== key(news), replaces: [], deleteBeforeReplace: false };
     },
-    async create(inputs: Inputs) {
+    async create(inputs: IdentityCheckInputs) {
         return { id: "identity-check", outs: await compare(inputs) };
     },
-    async update(_id: string, _olds: Outputs, news: Inputs) {
+    async update(_id: string, _olds: Outputs, news: IdentityCheckInputs) {
         return { outs: await compare(news) };
     },
 };
