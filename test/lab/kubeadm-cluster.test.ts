@@ -270,3 +270,65 @@ describe("KubeadmCluster on the real engine against 3 lab SSH hosts", { timeout:
         assert.deepEqual(delta(c0), [0, 0, 0]);
     });
 });
+
+describe("KubeadmCluster HA on the real engine: 3 control planes and a worker (4 lab SSH hosts)", { timeout: 10 * 60_000 }, () => {
+    let stopHosts = false;
+    let server: net.Server;
+    let hosts: LabHost[];
+    let s: Awaited<ReturnType<typeof newLabClusterStack>>;
+    const names = ["cp-1", "cp-2", "worker-3"];
+
+    before(async () => {
+        stopHosts = spawnSync("bash", [path.join(repoRoot, "lab", "hosts-status.sh")]).status !== 0;
+        execFileSync("bash", [path.join(repoRoot, "lab", "hosts-up.sh")], { env: { ...process.env, LAB_HOST_COUNT: "4" }, stdio: "inherit" });
+        // host-1 is cp-0 (kubeadm init), host-2 and host-3 join as control planes, host-4 as a worker.
+        hosts = labHosts(4).map((h, i) => (i === 0 ? h : { ...h, name: names[i - 1]!, role: i < 3 ? "control-plane" : "worker" }));
+        resetLabRoots(hosts);
+        for (const n of names) kubectl("delete", "node", n, "--ignore-not-found");
+        server = await startForwarder();
+        s = await newLabClusterStack("kubeadm-ha");
+    });
+
+    after(async () => {
+        try {
+            if (s) await s.cleanup();
+        } finally {
+            server?.close();
+            for (const n of names) kubectl("delete", "node", n, "--ignore-not-found");
+            if (stopHosts) execFileSync("bash", [path.join(repoRoot, "lab", "hosts-down.sh")], { stdio: "inherit" });
+        }
+    });
+
+    it("the extra control planes join one after the other (each gets a certificate key); the worker does not wait for them", async () => {
+        const events: Array<{ kind: "pre" | "done"; name: string }> = [];
+        const nameOf = (urn: string) => urn.split("::").pop()!;
+        // The lab's stand-in joins register no Node: do it as a kubelet would, once a host's join has run.
+        const watcher = setInterval(() => {
+            for (const h of hosts.slice(1)) {
+                if (!fs.existsSync(path.join(h.root, "etc/kubernetes/microseg/kubeadm-join.yaml"))) continue;
+                spawnSync(path.join(repoRoot, ".lab", "bin", "kubectl"), ["apply", "-f", "-"], { input: FAKE_NODE(h.name), env: { ...process.env, KUBECONFIG: path.join(process.env.LAB_DIR ?? path.join(repoRoot, ".lab"), "kubeconfig") } });
+            }
+        }, 300);
+        const cp0Before = commandLines(hosts[0]!.lab).length;
+        s.writeSpec(hosts);
+        const r = await s.stack.up({
+            color: "never",
+            onEvent: (e) => {
+                if (e.resourcePreEvent) events.push({ kind: "pre", name: nameOf(e.resourcePreEvent.metadata.urn) });
+                if (e.resOutputsEvent) events.push({ kind: "done", name: nameOf(e.resOutputsEvent.metadata.urn) });
+            },
+        }).finally(() => clearInterval(watcher));
+        assert.equal(r.summary.result, "succeeded");
+        const at = (kind: "pre" | "done", name: string) => {
+            const i = events.findIndex((e) => e.kind === kind && e.name === name);
+            assert.ok(i >= 0, `${kind} ${name} seen`);
+            return i;
+        };
+        assert.ok(at("done", "kubeadm-join-cp-1") < at("pre", "kubeadm-join-cp-2"), "cp-2 starts joining only after cp-1 has joined");
+        assert.ok(at("pre", "kubeadm-join-worker-3") < at("done", "kubeadm-join-cp-2"), "the worker joins while the control planes take turns");
+        // Each control-plane join had its token step on cp-0 make a certificate key (CONTROL_PLANE=1).
+        const cpTokens = commandLines(hosts[0]!.lab).slice(cp0Before).filter((l) => l.includes("CONTROL_PLANE=1"));
+        assert.equal(cpTokens.length, 2);
+        for (const h of hosts.slice(1, 3)) assert.match(fs.readFileSync(path.join(h.root, "etc/kubernetes/microseg/kubeadm-join.yaml"), "utf8"), /controlPlane:/, `${h.name} joined as a control plane (stand-in)`);
+    });
+});
