@@ -987,6 +987,26 @@ function sideChecks(raw: unknown, opts: ParseOptions): ConfigProblem[] {
 // Entry point and helpers
 
 const SECTION_ORDER = ["environment", "cluster", "cilium", "hubble", "policies", "safety"];
+const CONFIG_NAMESPACE = "microseg:";
+
+/**
+ * The `microseg:*` entries of a stack's config as `parseConfig` takes them: the namespace dropped, structured values
+ * (which the engine and the Automation API hand over as JSON text) parsed, plain strings kept.
+ */
+export function microsegConfigEntries(values: Readonly<Record<string, string>>): Record<string, unknown> {
+  const raw: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(values)) {
+    if (!key.startsWith(CONFIG_NAMESPACE)) continue;
+    let parsed: unknown = value;
+    try {
+      parsed = JSON.parse(value);
+    } catch {
+      // a plain string scalar
+    }
+    raw[key.slice(CONFIG_NAMESPACE.length)] = parsed;
+  }
+  return raw;
+}
 
 /**
  * Parses and checks the `microseg:*` config (keys without the namespace). Throws one `ConfigError`

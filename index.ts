@@ -8,7 +8,7 @@ import { KubeadmCluster } from "./components/cluster/kubeadm-cluster";
 import { Demo } from "./components/demo/demo";
 import { StackRecord, STACK_RECORD_NAME, STACK_RECORD_NAMESPACE } from "./components/environment/stack-record";
 import { PolicySet } from "./components/policy/policy-set";
-import { ConfigError, endpointHostPort, parseConfig, resolveConfigPath, type StackConfig } from "./config";
+import { ConfigError, endpointHostPort, microsegConfigEntries, parseConfig, resolveConfigPath, type StackConfig } from "./config";
 import { workloads } from "./policies/workloads";
 import { clusterIdentity, destructiveChanges, foreignOwner, identityData, identityFromData } from "./lib/cluster-identity";
 import { apiTargetFromKubeconfig, readConfigMapData } from "./lib/kube-api";
@@ -16,27 +16,9 @@ import { ciliumChart, ciliumValuesArgs, policyCheckContext, stackPolicies } from
 import { encodeTraffic, trafficReport, trafficSnapshot, TRAFFIC_MATRIX_KEY, type TrafficSnapshot } from "./lib/traffic-diff";
 import { buildVerdictEngine } from "./lib/verdicts";
 
-const NAMESPACE = "microseg:";
-
-/** The `microseg:*` keys of the stack's config, without the namespace; structured values arrive as JSON. */
-function rawConfig(): Record<string, unknown> {
-    const raw: Record<string, unknown> = {};
-    for (const [key, value] of Object.entries(pulumi.runtime.allConfig())) {
-        if (!key.startsWith(NAMESPACE)) continue;
-        let parsed: unknown = value;
-        try {
-            parsed = JSON.parse(value);
-        } catch {
-            // a plain string scalar
-        }
-        raw[key.slice(NAMESPACE.length)] = parsed;
-    }
-    return raw;
-}
-
 function loadConfig(): StackConfig {
     try {
-        return parseConfig(rawConfig(), { projectDir: __dirname });
+        return parseConfig(microsegConfigEntries(pulumi.runtime.allConfig()), { projectDir: __dirname });
     } catch (e) {
         // RunError: the engine prints the message alone, without a stack trace, and preview stops here.
         if (e instanceof ConfigError) throw new pulumi.RunError(`microseg: the stack config is invalid.\n${e.message}`);

@@ -12,7 +12,7 @@ import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import * as readline from "node:readline/promises";
-import { ConfigError, parseConfig } from "../config";
+import { ConfigError, microsegConfigEntries, parseConfig } from "../config";
 import { checkExpectations, formatBroken } from "../lib/expectations";
 import type { EnforcementMode } from "../lib/verdicts";
 import type { Expectation } from "../policies/expectations";
@@ -126,24 +126,6 @@ export function promotionTags(from: string, policyDigest: string | undefined, co
         ...(policyDigest ? { [TAG_POLICY_DIGEST]: policyDigest } : {}),
         ...(commit ? { [TAG_COMMIT]: commit } : {}),
     };
-}
-
-const NAMESPACE = "microseg:";
-
-/** `microseg:*` config entries as index.ts reads them: namespace dropped, JSON values parsed. */
-export function rawMicrosegConfig(all: Readonly<Record<string, { value: string }>>): Record<string, unknown> {
-    const raw: Record<string, unknown> = {};
-    for (const [key, { value }] of Object.entries(all)) {
-        if (!key.startsWith(NAMESPACE)) continue;
-        let parsed: unknown = value;
-        try {
-            parsed = JSON.parse(value);
-        } catch {
-            // a plain string
-        }
-        raw[key.slice(NAMESPACE.length)] = parsed;
-    }
-    return raw;
 }
 
 export interface PromoteOptions {
@@ -270,7 +252,7 @@ export function automationSeam(projectDir: string, envVars: Record<string, strin
             return (await (await select(name)).history(10)).map((h) => ({ kind: h.kind, result: h.result, version: h.version, startTime: h.startTime?.toISOString?.() ?? String(h.startTime), message: h.message }));
         },
         async config(name) {
-            return rawMicrosegConfig(await (await select(name)).getAllConfig());
+            return microsegConfigEntries(Object.fromEntries(Object.entries(await (await select(name)).getAllConfig()).map(([k, v]) => [k, v.value])));
         },
         async outputs(name) {
             return Object.fromEntries(Object.entries(await (await select(name)).outputs()).map(([k, v]) => [k, v.value]));

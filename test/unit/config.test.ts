@@ -13,6 +13,7 @@ import {
   endpointString,
   firstControlPlane,
   hostConnection,
+  microsegConfigEntries,
   parseConfig,
   type ParseOptions,
 } from "../../config";
@@ -315,6 +316,15 @@ describe("parseConfig: good configs", () => {
 
   it("StackConfig alone (no file checks) parses the same config", () => {
     assert.deepEqual(StackConfig.parse(kubeadm()), parseConfig(kubeadm(), opts));
+  });
+});
+
+describe("microsegConfigEntries", () => {
+  it("keeps microseg:* only, drops the namespace, parses JSON values and keeps plain strings", () => {
+    assert.deepEqual(
+      microsegConfigEntries({ "microseg:environment": "dev", "microseg:cluster": '{"mode":"existing"}', "microseg:n": "3", "kubernetes:context": "x" }),
+      { environment: "dev", cluster: { mode: "existing" }, n: 3 },
+    );
   });
 });
 
