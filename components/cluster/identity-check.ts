@@ -16,7 +16,7 @@ export interface IdentityCheckArgs {
     /** Every host of the cluster: its name (in errors) and how to reach it, `hostKey` pinned. */
     readonly hosts: ReadonlyArray<{ readonly hostName: string; readonly connection: pulumi.Input<SshConnectionArgs> }>;
     /** Each host's preflight command (prints its `identity …` line; read-only), by host name. */
-    readonly commands: Readonly<Record<string, { readonly command: string; readonly stdin: string }>>;
+    readonly commands: Readonly<Record<string, { readonly command: string; readonly stdin?: string }>>;
     /** What each host's preflight step printed, by host name. */
     readonly recorded: pulumi.Input<Record<string, pulumi.Input<string>>>;
 }

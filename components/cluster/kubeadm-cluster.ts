@@ -104,6 +104,10 @@ export function profileEnv(profile: HostProfile, host: string): Record<string, s
 
 const withProfile = (s: HostStep, env: Record<string, string>): HostStep => hostStep(s.step, { ...s.env, ...env });
 
+/** A host step as SshCommand runs it: the command, with the script on stdin (a secret-stdin step uploads it instead). */
+const asSpec = (s: HostStep): { command: string; stdin?: string; upload?: { path: string; content: string } } =>
+    ({ command: s.command, ...(s.stdin.kind === "script" ? { stdin: s.stdin.text } : {}), ...(s.upload ? { upload: s.upload } : {}) });
+
 /** drain-node (uploaded) then remove-node (on stdin), as one command on the first control plane. */
 function drainAndRemove(node: string, env: Record<string, string>): SshCommandSpec & { command: string } {
     const drain = hostStep("drain-node", { NODE_NAME: node, DRAIN_TIMEOUT: "300s", ...env });
@@ -138,10 +142,10 @@ export function planCluster(cfg: StackConfig, profile: HostProfile = { kind: "ub
         last = own("prepare-host", prepareHostStep(cfg), [last]);
         const label = labelNodeStep(cfg, host);
         const unlabel = withProfile(unlabelNodeStep(host), cpEnv);
-        const labelMore = { deleteSteps: ["label-node"] as HostStepName[], delete: { command: unlabel.command, stdin: unlabel.script } };
+        const labelMore = { deleteSteps: ["label-node"] as HostStepName[], delete: asSpec(unlabel) };
         if (host.name === first.name) {
             last = own("kubeadm-init", kubeadmInitStep(cfg, host), [last]);
-            last = own("read-kubeconfig", hostStep("read-kubeconfig", {}), [last], { deleteSteps: ["kubeadm-reset"], delete: { command: withProfile(hostStep("kubeadm-reset", {}), env).command, stdin: hostStep("kubeadm-reset", {}).script } });
+            last = own("read-kubeconfig", hostStep("read-kubeconfig", {}), [last], { deleteSteps: ["kubeadm-reset"], delete: asSpec(withProfile(hostStep("kubeadm-reset", {}), env)) });
             if (label) last = onCp("label-node", label, [last], labelMore);
             continue;
         }
@@ -151,7 +155,7 @@ export function planCluster(cfg: StackConfig, profile: HostProfile = { kind: "ub
             createStdinFrom: { runsOn: first.name, stepName: "create-join-token", create: withProfile(createJoinTokenStep(host), cpEnv) },
             deleteSteps: ["drain-node", "remove-node", "kubeadm-reset"],
             deleteFirst: { runsOn: first.name, stepName: "remove-node", delete: drainAndRemove(host.name, cpEnv) },
-            delete: { command: reset.command, stdin: reset.script },
+            delete: asSpec(reset),
         });
         if (host.role === "control-plane") previousControlPlaneJoin = last;
         if (label) onCp("label-node", label, [last], labelMore);
@@ -224,37 +228,38 @@ export class KubeadmCluster extends pulumi.ComponentResource implements ClusterA
 
         const made: Record<string, SshCommand> = {};
         const pinnedKey = (host: string) => hosts.get(host)!.hostKey ?? made[`wait-ssh-${host}`]?.hostKey;
+        // How a step reaches a host: its key pinned (config, else what its wait-ssh recorded).
+        const reach = (host: string, dialRetries: number) => ({ ...auth.get(host)!, hostKey: pinnedKey(host), dialRetries });
         let identity: IdentityCheck | undefined;
         // Every host's wait-ssh and preflight first, then the identity check (it compares their preflight output),
         // then the rest in plan order (a step only waits for steps made before it).
         const early = (s: PlannedStep) => s.stepName === "wait-ssh" || s.stepName === "preflight";
         for (const s of [...plan.filter(early), ...plan.filter((p) => !early(p))]) {
             const retries = s.stepName === "wait-ssh" ? args.waitSshRetries ?? 10 : args.stepRetries ?? 2;
-            const connection = { ...auth.get(s.runsOn)!, hostKey: pinnedKey(s.runsOn), dialRetries: retries };
+            const connection = reach(s.runsOn, retries);
             const after = s.after.map((a) => made[a]!);
             let dependsOn: pulumi.Resource[] = after;
             if (s.stepName === "prepare-host") {
                 // kubeadm needs hostname, MAC and product_uuid unique across hosts: compared before any host changes.
                 const preflight = (h: string) => plan.find((p) => p.name === `preflight-${h}`)!.create;
                 identity ??= new IdentityCheck("check-identity", {
-                    hosts: cluster.hosts.map((h) => ({ hostName: h.name, connection: { ...auth.get(h.name)!, hostKey: pinnedKey(h.name), dialRetries: retries } })),
-                    commands: Object.fromEntries(cluster.hosts.map((h) => [h.name, { command: preflight(h.name).command, stdin: preflight(h.name).script }])),
+                    hosts: cluster.hosts.map((h) => ({ hostName: h.name, connection: reach(h.name, retries) })),
+                    commands: Object.fromEntries(cluster.hosts.map((h) => [h.name, asSpec(preflight(h.name))])),
                     recorded: Object.fromEntries(cluster.hosts.map((h) => [h.name, made[`preflight-${h.name}`]!.stdout])),
                 }, { parent: this });
                 dependsOn = [...after, identity];
             }
-            const create: SshCommandSpec = { command: s.create.command, stdin: s.create.stdin.kind === "script" ? s.create.stdin.text : undefined, upload: s.create.upload };
-            // The first control plane, for the commands a join runs there: its key pinned as for its own steps.
-            const onCp = (runsOn: string) => ({ hostName: `${runsOn} (for ${s.node})`, connection: { ...auth.get(runsOn)!, hostKey: pinnedKey(runsOn), dialRetries: retries } });
+            // A step run on another host (the first control plane) for this node is named after both.
+            const nameOn = (runsOn: string) => (runsOn === s.node ? s.node : `${runsOn} (for ${s.node})`);
             const f = s.createStdinFrom;
             const d = s.deleteFirst;
             made[s.name] = new SshCommand(s.name, {
-                hostName: s.runsOn === s.node ? s.node : `${s.runsOn} (for ${s.node})`,
+                hostName: nameOn(s.runsOn),
                 stepName: s.stepName,
                 connection,
-                create,
-                createStdinFrom: f ? { ...onCp(f.runsOn), stepName: f.stepName, command: { command: f.create.command, stdin: f.create.stdin.kind === "script" ? f.create.stdin.text : undefined } } : undefined,
-                deleteFirst: d ? { ...onCp(d.runsOn), stepName: d.stepName, command: d.delete } : undefined,
+                create: asSpec(s.create),
+                createStdinFrom: f ? { hostName: nameOn(f.runsOn), connection: reach(f.runsOn, retries), stepName: f.stepName, command: asSpec(f.create) } : undefined,
+                deleteFirst: d ? { hostName: nameOn(d.runsOn), connection: reach(d.runsOn, retries), stepName: d.stepName, command: d.delete } : undefined,
                 delete: s.delete,
                 triggers: [s.create.triggerHash, ...(f ? [f.create.triggerHash] : [])],
                 secretStdout: s.secretStdout,
