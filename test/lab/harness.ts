@@ -74,6 +74,12 @@ export async function newLabStack(prefix: string): Promise<{ stack: Stack; workD
 }
 
 /** kubectl from the lab, against the lab's kube-apiserver. */
+/** Kills every process of a lab host's network namespace (lab/hosts-up.sh): its sshd and whatever its sessions run. */
+export function crashLabHost(lab: string): void {
+    const pids = execFileSync("ip", ["netns", "pids", `ms-${lab}`], { encoding: "utf8" }).split("\n").filter(Boolean);
+    if (pids.length) spawnSync("kill", ["-KILL", ...pids]);
+}
+
 export function kubectl(...args: string[]): { status: number; stdout: string; stderr: string } {
     const env = labEnv();
     const bin = path.join(repoRoot, ".lab", "bin", "kubectl");

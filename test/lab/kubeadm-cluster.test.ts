@@ -13,16 +13,27 @@ import * as path from "node:path";
 import { after, before, describe, it } from "node:test";
 import type { Stack, UpResult } from "@pulumi/pulumi/automation";
 import { commandLines, labHosts, newLabClusterStack, resetLabRoots, startForwarder, type LabHost } from "../../bench/cluster";
-import { engineEnv, kubectl, repoRoot } from "./harness";
+import { crashLabHost, engineEnv, kubectl, repoRoot } from "./harness";
 
 const changes = (r: { summary: { resourceChanges?: Record<string, number> } }) => Object.fromEntries(Object.entries(r.summary.resourceChanges ?? {}).filter(([k]) => k !== "same"));
-/** Kills every process of a lab host's network namespace: its sshd and whatever its sessions run (a host crash). */
-function crashHost(lab: string): void {
-    const pids = execFileSync("ip", ["netns", "pids", `ms-${lab}`], { encoding: "utf8" }).split("\n").filter(Boolean);
-    if (pids.length) spawnSync("kill", ["-KILL", ...pids]);
-}
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const FAKE_NODE = (name: string) => JSON.stringify({ apiVersion: "v1", kind: "Node", metadata: { name, annotations: { "kwok.x-k8s.io/node": "fake" } } });
+
+// A kubelet registers its Node once its host has joined; the lab's stand-in join does not, so a watcher does it
+// when the join stand-in has written its config (label-node waits for the Node, as for a real kubelet).
+const registerNode = (name: string) =>
+    spawnSync(path.join(repoRoot, ".lab", "bin", "kubectl"), ["apply", "-f", "-"], { input: FAKE_NODE(name), env: { ...process.env, KUBECONFIG: path.join(process.env.LAB_DIR ?? path.join(repoRoot, ".lab"), "kubeconfig") } });
+/** Registers the Node of every joining host (all but the first) once its join has run; clearInterval to stop. */
+function kubeletWatcher(hosts: readonly LabHost[]): NodeJS.Timeout {
+    const registered = new Set<string>();
+    return setInterval(() => {
+        for (const w of hosts.slice(1)) {
+            if (registered.has(w.name) || !fs.existsSync(path.join(w.root, "etc/kubernetes/microseg/kubeadm-join.yaml"))) continue;
+            registered.add(w.name);
+            registerNode(w.name);
+        }
+    }, 200);
+}
 
 describe("KubeadmCluster on the real engine against 3 lab SSH hosts", { timeout: 15 * 60_000 }, () => {
     let startedHosts = false;
@@ -45,20 +56,7 @@ describe("KubeadmCluster on the real engine against 3 lab SSH hosts", { timeout:
         const dec = (b?: string) => Buffer.from(b ?? "", "base64").toString("utf8");
         return items.filter((i) => new RegExp(`^microseg: join ${worker}$`).test(dec(i.data["description"]))).map((i) => `${dec(i.data["token-id"])}.${dec(i.data["token-secret"])}`);
     };
-    // A kubelet registers its Node once its host has joined; the lab's stand-in join does not, so a watcher does it
-    // when the join stand-in has written its config (label-node waits for the Node, as for a real kubelet).
-    const registerNode = (name: string) =>
-        spawnSync(path.join(repoRoot, ".lab", "bin", "kubectl"), ["apply", "-f", "-"], { input: FAKE_NODE(name), env: { ...process.env, KUBECONFIG: path.join(process.env.LAB_DIR ?? path.join(repoRoot, ".lab"), "kubeconfig") } });
-    const kubelets = (only?: string[]) => {
-        const registered = new Set<string>();
-        return setInterval(() => {
-            for (const w of hosts.slice(1)) {
-                if (registered.has(w.name) || (only && !only.includes(w.name)) || !fs.existsSync(path.join(w.root, "etc/kubernetes/microseg/kubeadm-join.yaml"))) continue;
-                registered.add(w.name);
-                registerNode(w.name);
-            }
-        }, 200);
-    };
+    const kubelets = () => kubeletWatcher(hosts);
     /** Resolves once cp-0 has started label-node for `worker` (its command line is in cp-0's log). */
     const labelNodeStarted = async (worker: string, since: number) => {
         const deadline = Date.now() + 60_000;
@@ -227,7 +225,7 @@ describe("KubeadmCluster on the real engine against 3 lab SSH hosts", { timeout:
         const running = up();
         await labelNodeStarted("worker-2", since);
         await sleep(500);
-        crashHost(hosts[0]!.lab);
+        crashLabHost(hosts[0]!.lab);
         await assert.rejects(running, (e: Error) => {
             assert.match(e.message, /cp-0 \(for worker-2\) label-node: (connection lost before the command finished|killed by signal)/);
             return true;
@@ -302,13 +300,7 @@ describe("KubeadmCluster HA on the real engine: 3 control planes and a worker (4
     it("the extra control planes join one after the other (each gets a certificate key); the worker does not wait for them", async () => {
         const events: Array<{ kind: "pre" | "done"; name: string }> = [];
         const nameOf = (urn: string) => urn.split("::").pop()!;
-        // The lab's stand-in joins register no Node: do it as a kubelet would, once a host's join has run.
-        const watcher = setInterval(() => {
-            for (const h of hosts.slice(1)) {
-                if (!fs.existsSync(path.join(h.root, "etc/kubernetes/microseg/kubeadm-join.yaml"))) continue;
-                spawnSync(path.join(repoRoot, ".lab", "bin", "kubectl"), ["apply", "-f", "-"], { input: FAKE_NODE(h.name), env: { ...process.env, KUBECONFIG: path.join(process.env.LAB_DIR ?? path.join(repoRoot, ".lab"), "kubeconfig") } });
-            }
-        }, 300);
+        const watcher = kubeletWatcher(hosts);
         const cp0Before = commandLines(hosts[0]!.lab).length;
         s.writeSpec(hosts);
         const r = await s.stack.up({

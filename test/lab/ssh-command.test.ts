@@ -14,7 +14,7 @@ import { after, before, describe, it } from "node:test";
 import { Client } from "ssh2";
 import { LocalWorkspace, Stack, type UpResult } from "@pulumi/pulumi/automation";
 import { hostStep } from "../../lib/host-scripts";
-import { cliStackExport, engineEnv, readEnvFile, repoRoot } from "./harness";
+import { cliStackExport, crashLabHost, engineEnv, readEnvFile, repoRoot } from "./harness";
 
 const PROJECT = "sshcommand-lab";
 const HOSTS_DIR = path.join(repoRoot, ".lab", "hosts");
@@ -73,12 +73,6 @@ const sshKeygenFingerprint = (host: string) =>
 const hostPublicKey = (host: string) => fs.readFileSync(path.join(HOSTS_DIR, host, "ssh_host_ed25519_key.pub"), "utf8").split(" ").slice(0, 2).join(" ");
 const changes = (r: UpResult) => Object.fromEntries(Object.entries(r.summary.resourceChanges ?? {}).filter(([k]) => k !== "same"));
 const hostsUp = (...args: string[]) => execFileSync("bash", [path.join(repoRoot, "lab", "hosts-up.sh"), ...args], { encoding: "utf8" });
-
-/** Kills every process of a host's network namespace: its sshd and whatever its sessions run (a host crash). */
-function crashHost(host: string): void {
-    const pids = execFileSync("ip", ["netns", "pids", `ms-${host}`], { encoding: "utf8" }).split("\n").filter(Boolean);
-    if (pids.length) spawnSync("kill", ["-KILL", ...pids]);
-}
 
 describe("SshCommand on the real engine against the lab's sshd hosts", { timeout: 15 * 60_000 }, () => {
     let startedHosts = false;
@@ -277,7 +271,7 @@ describe("SshCommand on the real engine against the lab's sshd hosts", { timeout
         const running = up();
         const deadline = Date.now() + 60_000;
         while (count("host-2", `${run}-slow-2`) === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
-        crashHost("host-2");
+        crashLabHost("host-2");
         await assert.rejects(running, (e: Error) => {
             assert.match(e.message, /host-2 slow-step: (connection lost before the command finished|killed by signal)/);
             return true;
