@@ -10,8 +10,8 @@
 # "on" different hosts do not collide.
 #
 # Every command a host runs is counted on the host side: the client key's authorized_keys line has a `command=`
-# wrapper that appends `<epoch> <command line>` to .lab/hosts/<host>/commands.log (stdin is never logged), then runs
-# the command as sshd would. sshd logs (accepted logins) go to .lab/hosts/<host>/sshd.log.
+# wrapper that appends `<epoch> <command line>` to /var/lib/microseg-lab/counter/<host>/commands.log, linked from
+# .lab/hosts/<host>/commands.log (stdin is never logged), then runs the command as sshd would. sshd logs (accepted logins) go to .lab/hosts/<host>/sshd.log.
 #
 # Writes .lab/hosts/env (addresses, ports, key path, host public keys) and .lab/hosts/known_hosts.
 # Idempotent: a running host is left alone, a dead sshd is restarted (same host key), missing hosts are added.
@@ -74,12 +74,16 @@ chmod 0755 "${DIR}"
 [[ -f "${DIR}/id_ed25519" ]] || ssh-keygen -q -t ed25519 -N '' -C microseg-lab -f "${DIR}/id_ed25519"
 
 # Runs as the SSH user for every login with the lab key: finds the host by the server address of the connection.
-cat >"${DIR}/count-command" <<EOF
+# It and the counts it writes live under ${WORK_ROOT}/counter (root's, world-traversable), not in this checkout:
+# the SSH user may not be able to reach a checkout (e.g. one cloned into a 0700 mktemp directory).
+COUNTER="${WORK_ROOT}/counter"
+install -d -m 0755 "${WORK_ROOT}" "${COUNTER}"
+cat >"${COUNTER}/count-command" <<EOF
 #!/bin/bash
 # Written by lab/hosts-up.sh: counts the commands run on each lab host, then runs the command like sshd would.
 set -u
 server=\$(printf '%s' "\${SSH_CONNECTION:-}" | cut -d' ' -f3)
-for d in ${DIR}/host-*/; do
+for d in ${COUNTER}/host-*/; do
   if [[ -f \$d/address && \$(cat "\$d/address") == "\$server" ]]; then
     printf '%s %s\n' "\$(date +%s.%N)" "\${SSH_ORIGINAL_COMMAND:-<login shell>}" >>"\$d/commands.log"
   fi
@@ -87,14 +91,14 @@ done
 if [[ -n \${SSH_ORIGINAL_COMMAND:-} ]]; then exec /bin/bash -c "\$SSH_ORIGINAL_COMMAND"; fi
 exec /bin/bash -l
 EOF
-chmod 0755 "${DIR}/count-command"
+chmod 0755 "${COUNTER}/count-command"
 
 home="$(getent passwd "${SSH_USER}" | cut -d: -f6)"
 install -d -m 0700 -o "${SSH_USER}" -g "${SSH_USER}" "${home}/.ssh"
 touch "${home}/.ssh/authorized_keys"
 {
   grep -v ' microseg-lab$' "${home}/.ssh/authorized_keys" || true
-  printf 'command="%s" %s\n' "${DIR}/count-command" "$(cat "${DIR}/id_ed25519.pub")"
+  printf 'command="%s" %s\n' "${COUNTER}/count-command" "$(cat "${DIR}/id_ed25519.pub")"
 } >"${home}/.ssh/authorized_keys.new"
 mv "${home}/.ssh/authorized_keys.new" "${home}/.ssh/authorized_keys"
 chown "${SSH_USER}:${SSH_USER}" "${home}/.ssh/authorized_keys"
@@ -123,8 +127,12 @@ start_host() { # INDEX
   hd="${DIR}/${name}"
   mkdir -p "${hd}"
   printf '%s\n' "${addr}" >"${hd}/address"
-  touch "${hd}/commands.log"
-  chown "${SSH_USER}" "${hd}/commands.log"
+  # The count is written under ${COUNTER} (see count-command); the checkout's commands.log is a link to it.
+  install -d -m 0755 "${COUNTER}/${name}"
+  printf '%s\n' "${addr}" >"${COUNTER}/${name}/address"
+  touch "${COUNTER}/${name}/commands.log"
+  chown "${SSH_USER}" "${COUNTER}/${name}/commands.log"
+  ln -sfn "${COUNTER}/${name}/commands.log" "${hd}/commands.log"
   install -d -m 0755 "${WORK_ROOT}/${name}"
 
   [[ -e "/run/netns/${ns}" ]] || ip netns add "${ns}"
