@@ -9,12 +9,13 @@ import { Demo } from "./components/demo/demo";
 import { StackRecord, STACK_RECORD_NAME, STACK_RECORD_NAMESPACE } from "./components/environment/stack-record";
 import { PolicySet } from "./components/policy/policy-set";
 import { ConfigError, endpointHostPort, microsegConfigEntries, parseConfig, resolveConfigPath, type StackConfig } from "./config";
+import { policies as userPolicies } from "./policies";
 import { workloads } from "./policies/workloads";
-import { clusterIdentity, destructiveChanges, foreignOwner, identityData, identityFromData } from "./lib/cluster-identity";
-import { apiTargetFromKubeconfig, readConfigMapData } from "./lib/kube-api";
-import { ciliumChart, ciliumValuesArgs, policyCheckContext, stackPolicies } from "./lib/stack-plan";
-import { encodeTraffic, trafficReport, trafficSnapshot, TRAFFIC_MATRIX_KEY, type TrafficSnapshot } from "./lib/traffic-diff";
-import { buildVerdictEngine } from "./lib/verdicts";
+import { clusterIdentity, destructiveChanges, foreignOwner, identityData, identityFromData, recordReadRefusal } from "./lib/cluster/cluster-identity";
+import { apiTargetFromKubeconfig, readConfigMapData } from "./lib/kube/kube-api";
+import { ciliumChart, ciliumValuesArgs, deployedPolicies, omittedHttpRules, policyCheckContext } from "./lib/stack/stack-plan";
+import { encodeTraffic, trafficReport, trafficSnapshot, TRAFFIC_MATRIX_KEY, type TrafficSnapshot } from "./lib/policy/traffic-diff";
+import { buildVerdictEngine } from "./lib/policy/verdicts";
 
 function loadConfig(): StackConfig {
     try {
@@ -50,23 +51,40 @@ function cluster(cfg: StackConfig): ClusterAccess {
     }
 }
 
-/**
- * The stack record as the last `up` left it in the cluster (StackRecord), read once per run. Undefined for a new
- * cluster, or when there is no apiserver yet (kubeadm mode before init): then there is nothing to compare with.
- */
-function deployedRecord(access: ClusterAccess): pulumi.Output<Record<string, string> | undefined> {
-    return access.kubeconfig.apply((kubeconfig) =>
-        readConfigMapData(apiTargetFromKubeconfig(kubeconfig), STACK_RECORD_NAMESPACE, STACK_RECORD_NAME).catch(() => undefined),
-    );
+/** The record's data (undefined: the apiserver says there is none), or why it could not be read. */
+type RecordRead = { data: Record<string, string> | undefined } | { error: string };
+
+/** The kubeconfig context every reader of the cluster uses, as the Kubernetes provider does (cluster.context). */
+function clusterContext(cfg: StackConfig): string | undefined {
+    return cfg.cluster.mode === "existing" ? cfg.cluster.context : undefined;
 }
 
 /**
- * Refuses, at preview, a change the running cluster cannot take in place (lib/cluster-identity.ts), comparing the
+ * The stack record as the last `up` left it in the cluster (StackRecord), read once per run. Only the apiserver's
+ * "not found" means no record (a new cluster); any other failure is kept as the message that stops preview
+ * (guardClusterIdentity). A kubeadm cluster before init has no apiserver yet: its kubeconfig is unknown at
+ * preview (read-kubeconfig has not run), so nothing is read then; at `up` it is read once init made it.
+ */
+function deployedRecord(access: ClusterAccess, cfg: StackConfig): pulumi.Output<RecordRead> {
+    const context = clusterContext(cfg);
+    return access.kubeconfig.apply(async (kubeconfig): Promise<RecordRead> => {
+        try {
+            return { data: await readConfigMapData(apiTargetFromKubeconfig(kubeconfig, context), STACK_RECORD_NAMESPACE, STACK_RECORD_NAME) };
+        } catch (e) {
+            return { error: recordReadRefusal(e, { mode: cfg.cluster.mode, context }) };
+        }
+    });
+}
+
+/**
+ * Refuses, at preview, a change the running cluster cannot take in place (lib/cluster/cluster-identity.ts), comparing the
  * config with what the last `up` recorded in the cluster. Resolves to nothing; the resources that would carry the
  * change wait for it.
  */
-function guardClusterIdentity(cfg: StackConfig, record: pulumi.Output<Record<string, string> | undefined>): pulumi.Output<pulumi.Resource[]> {
-    return record.apply((data) => {
+function guardClusterIdentity(cfg: StackConfig, record: pulumi.Output<RecordRead>): pulumi.Output<pulumi.Resource[]> {
+    return record.apply((read) => {
+        if ("error" in read) throw new pulumi.RunError(read.error);
+        const data = read.data;
         const problems = data ? [
             ...foreignOwner(data, pulumi.getProject(), pulumi.getStack()),
             ...destructiveChanges(identityFromData(data), clusterIdentity(cfg), cfg.safety.allowClusterReplacement),
@@ -80,12 +98,14 @@ function guardClusterIdentity(cfg: StackConfig, record: pulumi.Output<Record<str
 
 /**
  * Says at preview (and up) what the policy change means for traffic: the verdict matrix recorded in the cluster
- * by the last `up` (StackRecord, lib/traffic-diff.ts) against the one of these policies, workloads and
+ * by the last `up` (StackRecord, lib/policy/traffic-diff.ts) against the one of these policies, workloads and
  * enforcement mode; one line per changed flow, a warning for a newly denied one, nothing when nothing changes.
  */
-function reportTrafficDiff(current: TrafficSnapshot, record: pulumi.Output<Record<string, string> | undefined>): pulumi.Output<pulumi.Resource[]> {
-    return record.apply(async (data) => {
-        // Another stack's record is refused by guardClusterIdentity; its matrix says nothing about this stack.
+function reportTrafficDiff(current: TrafficSnapshot, record: pulumi.Output<RecordRead>): pulumi.Output<pulumi.Resource[]> {
+    return record.apply(async (read) => {
+        // guardClusterIdentity stops preview on an unreadable record and refuses another stack's, whose matrix
+        // says nothing about this stack.
+        const data = "error" in read ? undefined : read.data;
         if (!data || data["project"] !== pulumi.getProject() || data["stack"] !== pulumi.getStack()) return [];
         for (const line of trafficReport(data[TRAFFIC_MATRIX_KEY], current)) {
             await (line.level === "warn" ? pulumi.log.warn(`traffic: ${line.message}`) : pulumi.log.info(`traffic: ${line.message}`));
@@ -95,14 +115,18 @@ function reportTrafficDiff(current: TrafficSnapshot, record: pulumi.Output<Recor
 }
 
 const cfg = loadConfig();
+/** The user's policies and declared workloads: index.ts and cli/ are the only importers of policies/. */
+// The user's policies as this stack deploys them (policies.httpRules "omit": without their HTTP rules).
+const userProject = { policies: userPolicies, workloads };
+const project = deployedPolicies(cfg, userProject);
 const k8sCluster = cluster(cfg);
 const onCluster = { provider: k8sCluster.provider };
-const record = deployedRecord(k8sCluster);
+const record = deployedRecord(k8sCluster, cfg);
 const identityGuard = guardClusterIdentity(cfg, record);
-const traffic = trafficSnapshot(buildVerdictEngine(stackPolicies(cfg), workloads, { enforcement: cfg.cilium.policyEnforcementMode }).matrix());
+const traffic = trafficSnapshot(buildVerdictEngine(project.policies, project.workloads, { enforcement: cfg.cilium.policyEnforcementMode }).matrix());
 const trafficDiff = reportTrafficDiff(traffic, record);
 
-const cilium = new Cilium("cilium", { values: ciliumValuesArgs(cfg), chart: ciliumChart(cfg, __dirname) }, { ...onCluster, dependsOn: identityGuard });
+const cilium = new Cilium("cilium", { values: ciliumValuesArgs(cfg, project), chart: ciliumChart(cfg, __dirname) }, { ...onCluster, dependsOn: identityGuard });
 
 const relay = cfg.hubble.relay.expose
     ? new RelayNodePort("hubble-relay", {
@@ -112,6 +136,7 @@ const relay = cfg.hubble.relay.expose
           nodeAddress: k8sCluster.nodeAddresses.apply((a) => a[0] ?? endpointHostPort(cfg).host),
           releaseStatus: cilium.releaseStatus,
           kubeconfig: k8sCluster.kubeconfig,
+          context: clusterContext(cfg),
           uiNodePort: cfg.hubble.ui.expose ? cfg.hubble.ui.nodePort : undefined,
       }, { ...onCluster, dependsOn: [cilium] })
     : undefined;
@@ -120,14 +145,20 @@ if (cfg.hubble.relay.expose && !cfg.hubble.relay.tls) {
     pulumi.log.warn("hubble.relay: exposed WITHOUT TLS (insecure: true): anyone who reaches a node can read every flow.");
 }
 
+const withoutHttp = omittedHttpRules(cfg, userProject);
+if (withoutHttp.length > 0) {
+    pulumi.log.warn(`policies.httpRules "omit": ${withoutHttp.join(", ")} deployed WITHOUT their HTTP rules: every request their peers send to those ports is allowed.`);
+}
+
 // The walk-through's workloads (opt-in): the policies that select them need their namespaces first.
 const demo = cfg.policies.demo ? new Demo("demo", { workloads }, onCluster) : undefined;
 
 const policySet = new PolicySet("policies", {
-    policies: stackPolicies(cfg),
+    policies: project.policies,
     kubeconfig: k8sCluster.kubeconfig,
+    context: clusterContext(cfg),
     ciliumRelease: cilium.release,
-    checks: policyCheckContext(cfg, { l7Proxy: cilium.values.l7Proxy }),
+    checks: policyCheckContext(cfg, project, { l7Proxy: cilium.values.l7Proxy }),
 }, { ...onCluster, dependsOn: demo ? [demo] : [] });
 
 new StackRecord("stack-record", {
@@ -147,5 +178,7 @@ export const hubbleCaCert = relay?.caCert;
 export const hubbleClientCert = relay?.clientCert;
 export const hubbleClientKey = relay?.clientKey;
 export const hubbleUiUrl = relay?.uiUrl;
+/** Hubble UI without exposing it (it has no authentication): run this, then open http://localhost:12000. */
+export const hubbleUiPortForward = cilium.hubbleUiPortForward;
 export const policies = policySet.policyNames;
 export const policyDigest = policySet.digest;

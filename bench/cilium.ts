@@ -1,10 +1,12 @@
 // Figures for the Cilium part of preview: build the values, check them against the chart's values.schema.json,
 // render the chart with helm, and a no-change preview of the lab stack with Cilium in it. Prints, never fails on time.
 import * as path from "node:path";
-import { loadChartValidator } from "../lib/chart-schema";
-import { buildCiliumValues } from "../lib/cilium-values";
-import { helmTemplate } from "../lib/helm-template";
-import { ciliumValuesArgs } from "../lib/stack-plan";
+import { loadChartValidator } from "../lib/cilium/chart-schema";
+import { buildCiliumValues } from "../lib/cilium/cilium-values";
+import { helmTemplate } from "../lib/cilium/helm-template";
+import { ciliumValuesArgs } from "../lib/stack/stack-plan";
+import { policies } from "../policies";
+import { workloads } from "../policies/workloads";
 import { parseConfig } from "../config";
 import { readStackConfig } from "../cli/stack-file";
 import { median, noChangePreviews, timed, upLabStack } from "./lab-stack";
@@ -15,7 +17,7 @@ const ms = (s: number) => `${(s * 1000).toFixed(3)} ms`;
 async function main(): Promise<void> {
     const cfg = parseConfig(readStackConfig(path.join(repo, "Pulumi.lab.yaml"), "Pulumi.lab.yaml"), { projectDir: repo, checkFiles: false });
     const chartDir = path.resolve(repo, "..", "shared", "reference", "cilium", "chart", "cilium");
-    const args = ciliumValuesArgs(cfg);
+    const args = ciliumValuesArgs(cfg, { policies, workloads });
 
     const builds: number[] = [];
     let values = buildCiliumValues(args);

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Prints time and peak memory of the verdict matrix (lib/verdicts.ts) on synthetic workloads and policies
+# Prints time and peak memory of the verdict matrix (lib/policy/verdicts.ts) on synthetic workloads and policies
 # (bench/matrix.ts, seeded): 100 / 1,000 workloads x 50 / 500 policies, each in its own process, with the
 # process's maximum resident set from /usr/bin/time -v. Figures only, never pass/fail.
 # Goal (issue 7): 1,000 x 500 in under 5 s and under 1 GiB.

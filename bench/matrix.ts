@@ -1,10 +1,10 @@
 // The verdict matrix on synthetic workloads and policies: `node --import tsx bench/matrix.ts WORKLOADS POLICIES [--json]`.
 // Prints one line of figures: endpoints, cells, build and matrix time, the json render time and size, peak heap/RSS
 // sampled in-process. Deterministic (seeded); figures only, never pass/fail. bench/matrix.sh runs the sizes.
-import { renderJson } from "../lib/matrix-render";
-import { buildVerdictEngine } from "../lib/verdicts";
-import { PolicyManifest } from "../policies/schema";
-import { Workloads } from "../policies/workloads-schema";
+import { renderJson } from "../lib/policy/matrix-render";
+import { buildVerdictEngine } from "../lib/policy/verdicts";
+import { PolicyManifest } from "../lib/policy/model/schema";
+import { Workloads } from "../lib/policy/model/workloads-schema";
 
 function rng(seed: number): () => number {
   return () => {

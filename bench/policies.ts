@@ -8,8 +8,8 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { stringify as toYaml } from "yaml";
 import { ciliumCrdsPresent, registerCiliumCrds } from "../lab/cilium-crds";
-import { cnp } from "../policies/helpers";
-import type { PolicyManifest } from "../policies/schema";
+import { cnp } from "../lib/policy/model/helpers";
+import type { PolicyManifest } from "../lib/policy/model/schema";
 import { kubectl, labEnv, newProgramStack, repoRoot } from "../test/lab/harness";
 import { median, timed } from "./lab-stack";
 

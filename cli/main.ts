@@ -7,21 +7,25 @@ import * as path from "node:path";
 import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
 import { parse as parseYaml } from "yaml";
 import { ConfigError, parseConfig, type StackConfig } from "../config";
-import { ARTEFACT_KINDS, artefactsToYaml, renderArtefacts } from "../lib/artefacts";
-import { checkPolicies, hasErrors } from "../lib/policy-checks";
-import { checkPolicyFiles, formatFindings } from "../lib/policy-files";
-import { checkStack, policyCheckContext } from "../lib/stack-plan";
-import { checkExpectations, formatBroken } from "../lib/expectations";
-import { MATRIX_FORMATS, renderMatrix, type MatrixFormat } from "../lib/matrix-render";
-import { loadPolicyFiles } from "../lib/policy-files";
-import { buildVerdictEngine, type EnforcementMode, type External } from "../lib/verdicts";
+import { ARTEFACT_KINDS, artefactsToYaml, renderArtefacts } from "../lib/stack/artefacts";
+import { checkPolicies, hasErrors } from "../lib/policy/policy-checks";
+import { checkPolicyFiles, formatFindings } from "../lib/policy/policy-files";
+import { checkStackRendered, deployedPolicies, policyCheckContext, type StackPolicies } from "../lib/stack/stack-plan";
+import { checkExpectations, formatBroken } from "../lib/policy/expectations";
+import { MATRIX_FORMATS, renderMatrix, type MatrixFormat } from "../lib/policy/matrix-render";
+import { loadPolicyFiles } from "../lib/policy/policy-files";
+import { buildVerdictEngine, type EnforcementMode, type External } from "../lib/policy/verdicts";
 import { policies as typedPolicies } from "../policies";
 import { expectations } from "../policies/expectations";
-import { PolicyManifest } from "../policies/schema";
+import { PolicyManifest } from "../lib/policy/model/schema";
 import { workloads as typedWorkloads } from "../policies/workloads";
-import { Workloads } from "../policies/workloads-schema";
-import { askOnTerminal, automationSeam, engineEnvironment, gitCommit, loadProjectModel, promote } from "./promote";
+import { Workloads } from "../lib/policy/model/workloads-schema";
+import { askOnTerminal, automationSeam, gitCommit, loadProjectModel, promote, promoteEnvironment } from "./promote";
 import { CliError, display, findProjectDir, locateStack, readStackConfig } from "./stack-file";
+import { verify } from "./verify";
+
+/** The project's own policies and workloads (policies/): this CLI is a composition root, like index.ts. */
+const project: StackPolicies = { policies: typedPolicies, workloads: typedWorkloads };
 
 interface SourceOptions {
   config?: string;
@@ -62,7 +66,7 @@ export function buildProgram(): Command {
 
   sourceOptions(program.command("check").description("validate a stack's config and policies as `pulumi preview` would"))
     .option("--policies <paths...>", "raw CNP/CCNP YAML files or directories to check (in the stack's context when one is given)")
-    .action((o: SourceOptions & { policies?: string[] }) => {
+    .action(async (o: SourceOptions & { policies?: string[] }) => {
       if (o.config === undefined && o.stack === undefined && o.policies === undefined) {
         throw new CliError("give --config FILE, --stack NAME and/or --policies PATH...", 2);
       }
@@ -71,8 +75,10 @@ export function buildProgram(): Command {
       if (o.config !== undefined || o.stack !== undefined) {
         const loaded = load(o);
         cfg = loaded.cfg;
-        const result = checkStack(cfg, loaded.projectDir, { checkFiles: o.fileChecks });
+        // The same checks preview runs, the chart's render included (or a note saying why it could not run here).
+        const result = await checkStackRendered(cfg, project, loaded.projectDir, { checkFiles: o.fileChecks });
         for (const w of result.warnings) process.stderr.write(`warning: ${w}\n`);
+        for (const n of result.notes) process.stderr.write(`note: ${n}\n`);
         if (result.errors.length > 0) {
           problems.push(`${loaded.shown}: ${result.errors.length} problem${result.errors.length === 1 ? "" : "s"}:\n${result.errors.map((e) => `  - ${e}`).join("\n")}`);
         } else {
@@ -80,7 +86,7 @@ export function buildProgram(): Command {
         }
       }
       if (o.policies !== undefined) {
-        const ctx = cfg ? policyCheckContext(cfg, { l7Proxy: true }) : {};
+        const ctx = cfg ? policyCheckContext(cfg, project, { l7Proxy: true }) : {};
         // Raw files are checked against the cluster's CIDRs, not against the demo's declared workloads.
         const findings = checkPolicyFiles(o.policies, { ...ctx, workloads: undefined });
         process.stdout.write(`${formatFindings(findings)}\n`);
@@ -117,19 +123,32 @@ export function buildProgram(): Command {
   const kinds = ARTEFACT_KINDS.map((k) => k.kind);
   sourceOptions(program.command("render").description("print every artefact the stack would send, as YAML, secrets redacted"))
     .addOption(
-      new Option("--only <kind>", `render one kind only (${kinds.join(", ") || "no kinds registered yet"})`).argParser((v: string) => {
-        if (!kinds.includes(v)) throw new InvalidArgumentError(`unknown kind "${v}"; registered kinds: ${kinds.join(", ") || "(none yet)"}`);
+      new Option("--only <kind>", `render one kind only (${kinds.join(", ")})`).argParser((v: string) => {
+        if (!kinds.includes(v)) throw new InvalidArgumentError(`unknown kind "${v}"; registered kinds: ${kinds.join(", ")}`);
         return v;
       }),
     )
     .action((o: SourceOptions & { only?: string }) => {
       const { cfg } = load(o);
-      if (ARTEFACT_KINDS.length === 0) {
-        process.stderr.write("nothing to render yet: no artefact kinds are registered in lib/artefacts.ts\n");
-        return;
-      }
-      process.stdout.write(artefactsToYaml(renderArtefacts(cfg, o.only), cfg));
+      process.stdout.write(artefactsToYaml(renderArtefacts(cfg, deployedPolicies(cfg, project), o.only), cfg));
     });
+  sourceOptions(program.command("verify").description("probe the expectations (or, with --all, the whole matrix) between the real pods of a deployed stack and compare the datapath's and Hubble's verdicts with the offline engine's; exit 1 on any disagreement"))
+    .option("--all", "probe every source -> destination port of the matrix, not only the expectations", false)
+    .option("--relay <host:port>", "Hubble Relay's address (default: the first node address and hubble.relay.nodePort)")
+    .option("--kubeconfig <file>", "the cluster's kubeconfig (default: cluster.kubeconfigPath / cluster.kubeconfig)")
+    .option("--hubble <path>", "the hubble CLI (default: hubble on PATH, else .lab/bin/hubble)")
+    .option("--lab-dir <dir>", "the datapath lab whose pods are probed (default: LAB_DIR, else .lab)")
+    .action(async (o: SourceOptions & { all: boolean; relay?: string; kubeconfig?: string; hubble?: string; labDir?: string }) => {
+      const { cfg, shown, projectDir } = load(o);
+      const { code } = await verify({
+        cfg, shown, projectDir, policies: typedPolicies, workloads: typedWorkloads, expectations, all: o.all,
+        ...(o.relay ? { relay: o.relay } : {}), ...(o.kubeconfig ? { kubeconfig: path.resolve(o.kubeconfig) } : {}),
+        ...(o.hubble ? { hubbleBin: o.hubble } : {}), ...(o.labDir ? { labDir: o.labDir } : {}),
+        out: (t) => process.stdout.write(t), err: (t) => process.stderr.write(t),
+      });
+      if (code !== 0) throw new CliError("verify: the datapath and the offline engine disagree (rows marked DISAGREE)", 1);
+    });
+
   program
     .command("promote")
     .description("run on stack TO what stack FROM runs (Automation API): refused unless FROM exists, its last update succeeded, its preview is empty and the expectations hold; shows TO's preview with the traffic diff; applies with --yes or a confirmation")
@@ -137,13 +156,16 @@ export function buildProgram(): Command {
     .argument("<to>", "the stack to bring to it (e.g. staging)")
     .option("--yes", "apply without asking (needed without a terminal)", false)
     .option("--project-dir <dir>", "the project directory (default: the nearest Pulumi.yaml upward)")
-    .action(async (from: string, to: string, o: { yes: boolean; projectDir?: string }) => {
+    .option("--lab-engine", "use this machine's lab engine, backend and passphrase (lab/engine-env.sh) instead of your pulumi, backend and secrets provider", false)
+    .action(async (from: string, to: string, o: { yes: boolean; projectDir?: string; labEngine: boolean }) => {
       const projectDir = path.resolve(o.projectDir ?? findProjectDir(process.cwd()) ?? "");
       if (!o.projectDir && !findProjectDir(process.cwd())) throw new CliError("no Pulumi.yaml here or above: run it in the project or pass --project-dir", 2);
       const interactive = Boolean(process.stdin.isTTY && process.stdout.isTTY);
+      const engine = promoteEnvironment({ labEngine: o.labEngine, userEnv: process.env, repoRoot: path.resolve(__dirname, "..") });
+      process.stderr.write(`promote: ${engine.source === "lab" ? "the lab engine (lab/engine-env.sh)" : "your environment"}: ${engine.pulumi}, stacks of ${engine.backend}\n`);
       const code = await promote(
         { from, to, yes: o.yes, interactive, projectDir, confirm: askOnTerminal, out: (s) => process.stdout.write(s), commit: gitCommit(projectDir) },
-        automationSeam(projectDir, engineEnvironment(path.resolve(__dirname, ".."))),
+        automationSeam(projectDir, engine.env),
         loadProjectModel(projectDir),
       );
       if (code !== 0) throw new CliError(`promote ${from} ${to}: not promoted`, 1);
@@ -191,17 +213,12 @@ function readWorkloads(file: string): { workloads: Workloads; externals: Externa
   return { workloads: w.data, externals: ext as External[] };
 }
 
-export function main(argv: readonly string[]): number {
-  try {
-    buildProgram().parse([...argv], { from: "user" });
-    return 0;
-  } catch (e) {
-    return exitCode(e);
-  }
-}
-
-/** Like {@link main}, awaiting asynchronous commands (promote). */
-export async function mainAsync(argv: readonly string[]): Promise<number> {
+/**
+ * Runs the CLI on `argv` (without node and the script) and resolves to its exit code once the command, async
+ * ones (promote) included, has finished. bin/microseg.js calls it; this module never starts itself, so how the
+ * bin was reached (npx's .bin symlink, a global link, a path) does not matter.
+ */
+export async function main(argv: readonly string[]): Promise<number> {
   try {
     await buildProgram().parseAsync([...argv], { from: "user" });
     return 0;
@@ -221,8 +238,4 @@ function exitCode(e: unknown): number {
   process.stderr.write(`error: internal: ${e instanceof Error ? e.message : String(e)}\n`);
   if (process.env.MICROSEG_DEBUG && e instanceof Error) process.stderr.write(`${e.stack}\n`);
   return 1;
-}
-
-if (require.main === module || process.argv[1]?.endsWith("microseg.js")) {
-  void mainAsync(process.argv.slice(2)).then((code) => (process.exitCode = code));
 }

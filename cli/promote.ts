@@ -2,7 +2,7 @@
 // LocalWorkspace on the project directory, any backend). Stacks share the code and policies/; promoting means
 // applying this code to TO once FROM has proved it: FROM exists, its last update succeeded, it is up to date
 // (its preview shows no changes, so this code is what FROM runs) and the expectations hold under FROM's
-// policyEnforcementMode. Then TO's preview is shown (with the traffic diff lines of lib/traffic-diff.ts), applied
+// policyEnforcementMode. Then TO's preview is shown (with the traffic diff lines of lib/policy/traffic-diff.ts), applied
 // only with --yes or a confirmation on a terminal, and TO is tagged with what was promoted. A second promotion of
 // the same thing finds TO's preview empty and applies nothing.
 //
@@ -13,11 +13,12 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import * as readline from "node:readline/promises";
 import { ConfigError, microsegConfigEntries, parseConfig } from "../config";
-import { checkExpectations, formatBroken } from "../lib/expectations";
-import type { EnforcementMode } from "../lib/verdicts";
-import type { Expectation } from "../policies/expectations";
-import type { PolicyManifest } from "../policies/schema";
-import type { Workloads } from "../policies/workloads-schema";
+import { checkExpectations, formatBroken } from "../lib/policy/expectations";
+import type { EnforcementMode } from "../lib/policy/verdicts";
+import type { Expectation } from "../lib/policy/model/expectation";
+import type { PolicyManifest } from "../lib/policy/model/schema";
+import type { Workloads } from "../lib/policy/model/workloads-schema";
+import { CliError } from "./stack-file";
 
 /** One entry of a stack's history (Automation API UpdateSummary, the fields used here). */
 export interface HistoryEntry {
@@ -217,18 +218,96 @@ export async function promote(o: PromoteOptions, seam: PromoteSeam, model: Proje
 
 // ------------------------------------------------------------------------------------------ the real seam
 
-/** The engine's environment (lab/engine-env.sh of this repository) over the process's, when the engine is built. */
-export function engineEnvironment(repoRoot: string): Record<string, string> {
-    const script = path.join(repoRoot, "lab", "engine-env.sh");
-    const base = Object.fromEntries(Object.entries(process.env).filter((e): e is [string, string] => e[1] !== undefined));
-    if (!fs.existsSync(script)) return base;
-    const out = execFileSync("bash", ["-c", `source lab/engine-env.sh >/dev/null && env -0`], { cwd: repoRoot, encoding: "utf8" });
+/**
+ * The variables `source lab/engine-env.sh` gives in `repoRoot` when sourced in `userEnv` (the lab's engine, and the
+ * lab's backend and passphrase only where `userEnv` sets none, as for a person who sources it).
+ */
+export function labEngineEnvironment(repoRoot: string, userEnv: NodeJS.ProcessEnv): Record<string, string> {
+    // stdin not a socket (node's default pipe is one): Debian's bash would then source ~/.bashrc as for sshd.
+    const out = execFileSync("bash", ["-c", `source lab/engine-env.sh >/dev/null && env -0`], { cwd: repoRoot, env: userEnv, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
     const env: Record<string, string> = {};
     for (const entry of out.split("\0")) {
         const i = entry.indexOf("=");
         if (i > 0) env[entry.slice(0, i)] = entry.slice(i + 1);
     }
     return env;
+}
+
+/** Where promote's engine, backend and secrets come from. */
+export interface PromoteEnvironment {
+    /** The environment the Automation API runs `pulumi` with. */
+    readonly env: Record<string, string>;
+    /** "yours": the caller's environment as it is; "lab": lab/engine-env.sh (asked for with --lab-engine). */
+    readonly source: "yours" | "lab";
+    /** The `pulumi` found on the environment's PATH. */
+    readonly pulumi: string;
+    /** The backend the stacks are read from, for the person (no credentials, no query string). */
+    readonly backend: string;
+}
+
+/** `name` on a PATH, as the shell finds it; undefined when absent. */
+export function onPath(name: string, pathVar: string | undefined): string | undefined {
+    for (const dir of (pathVar ?? "").split(path.delimiter)) {
+        if (!dir) continue;
+        const p = path.join(dir, name);
+        try {
+            fs.accessSync(p, fs.constants.X_OK);
+            if (fs.statSync(p).isFile()) return p;
+        } catch {
+            // not here
+        }
+    }
+    return undefined;
+}
+
+/** A backend URL without user info or query (an s3:// or https:// URL may carry credentials in either). */
+function shownBackend(url: string): string {
+    try {
+        const u = new URL(url);
+        return `${u.protocol}//${u.host}${u.pathname}`;
+    } catch {
+        return url.replace(/[?#].*$/, "");
+    }
+}
+
+/**
+ * The environment `microseg promote` runs the engine with. By default the caller's own, untouched: the `pulumi` on
+ * PATH, PULUMI_HOME, the backend of PULUMI_BACKEND_URL or of `pulumi login`, the stack's secrets provider
+ * (PULUMI_CONFIG_PASSPHRASE(_FILE), a KMS, Pulumi Cloud) and every other PULUMI_* variable: promoting staging to
+ * prod must read the stacks where the person keeps them. The lab's engine environment (lab/engine-env.sh: the
+ * engine built here, its PULUMI_HOME, and a file backend in .pulumi-state with the lab passphrase unless those are
+ * set) only with `labEngine` (`--lab-engine`). Throws a CliError when there is no `pulumi` to run.
+ */
+export function promoteEnvironment(o: { labEngine: boolean; userEnv: NodeJS.ProcessEnv; repoRoot: string; labEnv?: (repoRoot: string, userEnv: NodeJS.ProcessEnv) => Record<string, string> }): PromoteEnvironment {
+    let env: Record<string, string>;
+    if (o.labEngine) {
+        if (!fs.existsSync(path.join(o.repoRoot, "lab", "engine-env.sh"))) {
+            throw new CliError(`--lab-engine: no lab here (${path.join(o.repoRoot, "lab", "engine-env.sh")} is missing); drop --lab-engine to use your own pulumi and backend`, 2);
+        }
+        env = (o.labEnv ?? labEngineEnvironment)(o.repoRoot, o.userEnv);
+    } else {
+        env = Object.fromEntries(Object.entries(o.userEnv).filter((e): e is [string, string] => e[1] !== undefined));
+    }
+    const pulumi = onPath("pulumi", env["PATH"]);
+    if (pulumi === undefined) {
+        throw new CliError(o.labEngine
+            ? `--lab-engine: the lab's engine is not built (no pulumi in ${path.join(o.repoRoot, ".engine", "bin")}): run bash lab/setup.sh`
+            : "no pulumi CLI on PATH: install it and log in to the backend that holds your stacks (pulumi login), or, for this machine's lab, pass --lab-engine (or source lab/engine-env.sh first)");
+    }
+    let backend: string;
+    if (env["PULUMI_BACKEND_URL"]) {
+        backend = `${shownBackend(env["PULUMI_BACKEND_URL"])} (PULUMI_BACKEND_URL)`;
+    } else {
+        const home = env["PULUMI_HOME"] ?? path.join(env["HOME"] ?? "~", ".pulumi");
+        let current: unknown;
+        try {
+            current = (JSON.parse(fs.readFileSync(path.join(home, "credentials.json"), "utf8")) as { current?: unknown }).current;
+        } catch {
+            current = undefined;
+        }
+        backend = typeof current === "string" && current !== "" ? `${shownBackend(current)} (pulumi login, ${home})` : `pulumi's default, no login in ${home}`;
+    }
+    return { env, source: o.labEngine ? "lab" : "yours", pulumi, backend };
 }
 
 /** The Automation API: a LocalWorkspace on the project directory. */

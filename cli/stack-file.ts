@@ -3,9 +3,11 @@
 // meant for people, never a stack trace.
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { parseDocument } from "yaml";
+import { isAlias, LineCounter, parseDocument, visit } from "yaml";
 
 const NAMESPACE = "microseg:";
+/** Alias expansions a stack file may use (the yaml library's own default). */
+const MAX_ALIAS_COUNT = 100;
 
 /** A failure the CLI reports as one message and an exit code (1: bad input, 2: usage). */
 export class CliError extends Error {
@@ -85,14 +87,30 @@ export function readStackConfig(file: string, shown: string): Record<string, unk
     throw new CliError(`cannot read ${shown}: ${code === "ENOENT" ? "no such file" : code === "EISDIR" ? "it is a directory" : (code ?? String(e))}`);
   }
   if (text.trim() === "") throw new CliError(`${shown} is empty: expected a Pulumi stack file with a config: block holding microseg:* keys`);
-  const doc = parseDocument(text);
+  // merge: `<<: *anchor` merge keys, which Pulumi's own YAML reader (Go yaml.v3) applies in stack files.
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { merge: true, lineCounter });
   const err = doc.errors[0];
   if (err) {
     const pos = err.linePos?.[0];
     const where = pos ? `${shown}:${pos.line}:${pos.col}` : shown;
     throw new CliError(`${where}: YAML syntax error: ${err.message.split("\n")[0]!.replace(/ at line \d+, column \d+:?$/, "")}`);
   }
-  const top = doc.toJS() as unknown;
+  let top: unknown;
+  try {
+    // The yaml library's default cap on alias expansion (maxAliasCount 100) refuses "billion laughs" documents.
+    top = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
+  } catch (e) {
+    if (!(e instanceof ReferenceError) || !/alias/i.test(e.message)) throw e;
+    let line: number | undefined;
+    visit(doc, {
+      Alias(_key, node) {
+        if (line === undefined && isAlias(node) && node.range) line = lineCounter.linePos(node.range[0]).line;
+        return line === undefined ? undefined : visit.BREAK;
+      },
+    });
+    throw new CliError(`${shown}${line !== undefined ? `:${line}` : ""}: refused: its YAML aliases expand to more than ${MAX_ALIAS_COUNT} copies (a "billion laughs" pattern, or a very alias-heavy file). Write the repeated values out, or use fewer aliases`);
+  }
   if (typeof top !== "object" || top === null || Array.isArray(top)) {
     throw new CliError(`${shown} is not a Pulumi stack file: expected a mapping with a config: block holding microseg:* keys`);
   }

@@ -228,12 +228,6 @@ install_dynamic_provider() {
   log "pulumi-resource-pulumi-nodejs: installed $out (from sdk/v3 $PULUMI_VERSION)"
 }
 
-# --- 6. Command provider: not buildable here -------------------------------------------------------------
-skip_command() {
-  log "pulumi-resource-command $PULUMI_COMMAND_VERSION: SKIPPED (not a failure): the Go module proxy serves no" \
-    "version of github.com/pulumi/pulumi-command/provider (\"This module version is not available.\", see lab/versions.env)"
-}
-
 T0=$SECONDS
 log "engine dir: $ENGINE (go $GO_HAVE)"
 timed pulumi build_pulumi
@@ -241,5 +235,4 @@ timed pulumi-language-nodejs build_language_nodejs
 timed pulumi-resource-kubernetes build_kubernetes
 timed helm build_helm
 timed pulumi-resource-pulumi-nodejs install_dynamic_provider
-skip_command
 log "done in $((SECONDS - T0))s (${TIMES[*]}); source lab/engine-env.sh to use it"

@@ -1,10 +1,13 @@
 // The lab's stand-in for cilium-operator: the Cilium policy CRDs, registered in the lab's kube-apiserver the way cilium-operator registers
-// them at start-up in a real cluster (the lab runs no operator: kwok pods never run a process). The CRDs are built
-// at test time from the reference JSON Schemas in <repo>/../shared/reference/cilium/crd-schemas (never copied into
-// the repo), so the apiserver validates every policy server-side against Cilium's own schema.
+// them at start-up in a real cluster (in the kwok lab no operator runs: kwok pods never run a process). The CRDs are
+// the release's own manifests, those lab/build-cilium.sh copies unmodified from the Go module pinned by lab/versions.env
+// (lab/cilium-share.ts: <share>/crds/<plural>.yaml, the ones the operator embeds), so the apiserver validates every
+// policy server-side against Cilium's own schema, CEL rules included.
 import { spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { parse as parseYaml } from "yaml";
+import { ciliumShare } from "./cilium-share";
 
 const repoRoot = path.resolve(__dirname, "..");
 
@@ -16,56 +19,21 @@ function labKubeconfig(): string {
     return m[1]!.replace(/^["']|["']$/g, "");
 }
 
-export const crdSchemaDir = process.env.CILIUM_REFERENCE_DIR
-    ? path.join(process.env.CILIUM_REFERENCE_DIR, "crd-schemas")
-    : path.resolve(repoRoot, "..", "shared", "reference", "cilium", "crd-schemas");
+/** The two policy CRDs (pkg/k8s/apis/cilium.io/client/crds/v2 upstream): the ones PolicySet waits for. */
+const CRD_PLURALS = ["ciliumnetworkpolicies", "ciliumclusterwidenetworkpolicies"] as const;
 
-/** The two policy CRDs as cilium-operator defines them (pkg/k8s/apis/cilium.io/client/crds/v2), schema from the reference. */
-const CRDS = [
-    { file: "ciliumnetworkpolicy_v2.json", kind: "CiliumNetworkPolicy", plural: "ciliumnetworkpolicies", scope: "Namespaced", shortNames: ["cnp", "ciliumnp"] },
-    { file: "ciliumclusterwidenetworkpolicy_v2.json", kind: "CiliumClusterwideNetworkPolicy", plural: "ciliumclusterwidenetworkpolicies", scope: "Cluster", shortNames: ["ccnp"] },
-] as const;
+export const ciliumCrdNames: readonly string[] = CRD_PLURALS.map((p) => `${p}.cilium.io`);
 
-export const ciliumCrdNames: readonly string[] = CRDS.map((c) => `${c.plural}.cilium.io`);
-
-/** CustomResourceDefinition manifests wrapping each reference `openAPIV3Schema`. */
-export function ciliumCrdManifests(): Record<string, unknown>[] {
-    return CRDS.map((c) => {
-        const file = path.join(crdSchemaDir, c.file);
-        if (!fs.existsSync(file)) throw new Error(`reference CRD schema missing: ${file} (set CILIUM_REFERENCE_DIR to the reference/cilium folder)`);
-        return {
-            apiVersion: "apiextensions.k8s.io/v1",
-            kind: "CustomResourceDefinition",
-            metadata: { name: `${c.plural}.cilium.io`, labels: { "io.cilium.k8s.crd.schema.version": "lab-reference" } },
-            spec: {
-                group: "cilium.io",
-                names: { kind: c.kind, listKind: `${c.kind}List`, plural: c.plural, singular: c.kind.toLowerCase(), shortNames: [...c.shortNames], categories: ["cilium", "ciliumpolicy"] },
-                scope: c.scope,
-                versions: [{
-                    name: "v2", served: true, storage: true,
-                    schema: { openAPIV3Schema: structural(JSON.parse(fs.readFileSync(file, "utf8"))) },
-                    subresources: { status: {} },
-                    additionalPrinterColumns: [{ name: "Age", type: "date", jsonPath: ".metadata.creationTimestamp" }],
-                }],
-            },
-        };
+/** The released CustomResourceDefinition manifests of both policy CRDs, as they are in `crdDir` (default: the pinned release's). */
+export function ciliumCrdManifests(crdDir = ciliumShare().crdDir): Record<string, unknown>[] {
+    return CRD_PLURALS.map((plural) => {
+        const file = path.join(crdDir, `${plural}.yaml`);
+        const crd = parseYaml(fs.readFileSync(file, "utf8")) as { kind?: unknown; metadata?: { name?: unknown } } | null;
+        if (crd?.kind !== "CustomResourceDefinition" || crd.metadata?.name !== `${plural}.cilium.io`) {
+            throw new Error(`${file}: not the ${plural}.cilium.io CustomResourceDefinition`);
+        }
+        return crd as Record<string, unknown>;
     });
-}
-
-/**
- * The reference schemas are the strict variant that offline validators use (`additionalProperties: false` beside
- * every `properties`); the apiserver refuses that pair in a CRD ("additionalProperties and properties are mutual
- * exclusive"), so it is dropped here. The real CRD has no such flag: the apiserver prunes unknown fields instead.
- */
-function structural(node: unknown): unknown {
-    if (Array.isArray(node)) return node.map(structural);
-    if (node === null || typeof node !== "object") return node;
-    const out: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(node as Record<string, unknown>)) {
-        if (k === "additionalProperties" && v === false && "properties" in (node as object)) continue;
-        out[k] = structural(v);
-    }
-    return out;
 }
 
 /** kubectl against the lab, async (the Automation API keeps running meanwhile), with optional stdin. */

@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # Stops what lab/up.sh started (by the pids in .lab/run/, newest component first) and removes the lab's
 # runtime state: etcd data, certificates, kubeconfigs, env file and logs. Keeps .lab/bin and the build cache.
+# A datapath lab (lab/nodes-up.sh) goes first: every process of its nodes (kubelets, agents, pods: all in the
+# nodes' cgroups) is killed, then its mounts (bpffs, pinned network namespaces, node directories), cgroups,
+# network namespaces, veths and bridge are removed, and what was removed is listed.
 # Options: --keep-logs  keep .lab/logs/ (e.g. to read why something failed).
 set -euo pipefail
 export PATH="/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin:${PATH}"
@@ -39,6 +42,48 @@ stop_pid() {
   log "${name}: pid ${pid} did not exit"
   return 1
 }
+
+# --- the datapath lab's nodes -----------------------------------------------------------------------------------
+datapath_down() {
+  local state="${LAB_DIR}/nodes/datapath.env" bridge="" cg="" d n pids mnts progs_before progs_after
+  # shellcheck source=/dev/null
+  [[ -f "${state}" ]] && source "${state}" && bridge="${LAB_DP_BRIDGE}" cg="${LAB_DP_CGROUP}"
+  progs_before="$(bpftool prog list 2>/dev/null | grep -c '^[0-9]*:' || true)"
+  if [[ -n "${cg}" && -d "${cg}" ]]; then
+    for d in "${cg}"/*/; do
+      [[ -d "${d}" ]] || continue
+      n="$(find "${d}" -name cgroup.procs -exec cat {} + 2>/dev/null | wc -l)"
+      # cgroup.kill: SIGKILL to every process of the node and of its descendants (kubelet, agents, pods).
+      echo 1 >"${d}cgroup.kill"
+      for _ in $(seq 50); do
+        pids="$(find "${d}" -name cgroup.procs -exec cat {} + 2>/dev/null | wc -l)"
+        ((pids == 0)) && break
+        sleep 0.1
+      done
+      log "node $(basename "${d}"): killed ${n} processes (kubelet, agent, operator, pods)"
+    done
+  fi
+  # Mounts under the lab dir (pinned pod network namespaces, the nodes' bpffs and cgroup binds, the shared node
+  # roots), deepest first.
+  mapfile -t mnts < <(findmnt -rn -o TARGET | grep -F "${LAB_DIR}/nodes/" | awk '{ print length, $0 }' | sort -rn | cut -d' ' -f2-)
+  for m in "${mnts[@]}"; do umount "${m}" 2>/dev/null || umount -l "${m}"; done
+  ((${#mnts[@]} == 0)) || log "unmounted ${#mnts[@]} mounts under ${LAB_DIR}/nodes (bpffs, network namespaces, node roots, cgroup binds)"
+  if [[ -n "${cg}" && -d "${cg}" ]]; then
+    find "${cg}" -depth -type d -exec rmdir {} + 2>/dev/null || true
+    if [[ -d "${cg}" ]]; then log "WARNING: cgroup ${cg} could not be removed"; else log "removed the cgroups ${cg}"; fi
+  fi
+  if [[ -n "${bridge}" ]]; then
+    while read -r ns _; do
+      [[ "${ns}" == "${bridge}-"* ]] || continue
+      ip netns del "${ns}" && log "removed network namespace ${ns} (its eth0, veth peer and BPF programs with it)"
+    done < <(ip netns list)
+    if ip link show "${bridge}" >/dev/null 2>&1; then ip link del "${bridge}" && log "removed bridge ${bridge}"; fi
+  fi
+  rm -rf "${LAB_DIR}/nodes" "${LAB_DIR}/pods"
+  progs_after="$(bpftool prog list 2>/dev/null | grep -c '^[0-9]*:' || true)"
+  log "BPF programs on this machine: ${progs_before} before, ${progs_after} after"
+}
+if [[ -d "${LAB_DIR}/nodes" ]]; then datapath_down; fi
 
 stopped_any=false
 for name in "${COMPONENTS[@]}"; do

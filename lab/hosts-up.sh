@@ -2,7 +2,8 @@
 # Starts the lab's SSH hosts: N (LAB_HOST_COUNT, default 3) network namespaces ms-host-1..N, each with a veth
 # into the bridge msbr0 (10.213.0.1/24 on this machine, host i at 10.213.0.(10+i)) and a real sshd on port 22
 # with Debian's STOCK sshd_config (AcceptEnv LANG LC_* only, like Ubuntu) plus the per-host lines it needs
-# (ListenAddress, HostKey, PidFile). Each host gets its own ed25519 host key when first started; one client key
+# (ListenAddress, HostKey, PidFile, and LogLevel VERBOSE so the log shows every connection and every publickey
+# attempt, not only accepted logins). Each host gets its own ed25519 host key when first started; one client key
 # pair is made for the user `ubuntu` (created if missing, passwordless sudo via /etc/sudoers.d), so `sudo -n` works.
 #
 # A netns isolates only the network: the hosts share this machine's filesystem, users and /home/ubuntu. So each host
@@ -11,11 +12,15 @@
 #
 # Every command a host runs is counted on the host side: the client key's authorized_keys line has a `command=`
 # wrapper that appends `<epoch> <command line>` to /var/lib/microseg-lab/counter/<host>/commands.log, linked from
-# .lab/hosts/<host>/commands.log (stdin is never logged), then runs the command as sshd would. sshd logs (accepted logins) go to .lab/hosts/<host>/sshd.log.
+# .lab/hosts/<host>/commands.log (stdin is never logged), then runs the command as sshd would. sshd logs
+# (connections, publickey attempts, logins) go to .lab/hosts/<host>/sshd.log.
 #
 # Writes .lab/hosts/env (addresses, ports, key path, host public keys) and .lab/hosts/known_hosts.
-# Idempotent: a running host is left alone, a dead sshd is restarted (same host key), missing hosts are added.
-# Options: --rekey NAME   give host NAME a new host key and restart its sshd (the tests' "host rebuilt").
+# Idempotent: a running host is left alone (its sshd rereads its config, SIGHUP, only when that config changed), a
+# dead sshd is restarted (same host keys), missing hosts are added.
+# Options: --rekey NAME          give host NAME new host keys and restart its sshd (the tests' "host rebuilt").
+#          --rsa-host-key NAME   host NAME also serves an RSA host key (3072 bits, made once, kept afterwards),
+#                                listed as LAB_HOST_<i>_RSA_HOST_KEY; OpenSSH 9 signs with it only by rsa-sha2-*.
 # Stop with lab/hosts-down.sh; check with lab/hosts-status.sh.
 set -euo pipefail
 export PATH="/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
@@ -32,11 +37,13 @@ log() { printf '[hosts-up] %s\n' "$*"; }
 die() { printf '[hosts-up] ERROR: %s\n' "$*" >&2; exit 1; }
 
 rekey=""
+rsa_hosts=()
 while (($#)); do
   case "$1" in
     --rekey) [[ $# -ge 2 ]] || die "--rekey needs a host name (e.g. host-1)"; rekey="$2"; shift 2 ;;
-    -h | --help) sed -n '2,18p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
-    *) die "unknown option \"$1\" (known: --rekey NAME)" ;;
+    --rsa-host-key) [[ $# -ge 2 ]] || die "--rsa-host-key needs a host name (e.g. host-2)"; rsa_hosts+=("$2"); shift 2 ;;
+    -h | --help) sed -n '2,23p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) die "unknown option \"$1\" (known: --rekey NAME, --rsa-host-key NAME)" ;;
   esac
 done
 if ! [[ "${COUNT}" =~ ^[0-9]+$ ]] || ((COUNT < 1 || COUNT > 200)); then
@@ -145,23 +152,45 @@ start_host() { # INDEX
   ip -n "${ns}" link set eth0 up
   ip -n "${ns}" route replace default via "${PREFIX}.1"
 
+  local rsa=no
+  [[ " ${rsa_hosts[*]} " == *" ${name} "* || -f "${hd}/ssh_host_rsa_key" ]] && rsa=yes
   if [[ "${rekey}" == "${name}" ]]; then
     if pid="$(sshd_pid "${name}")"; then stop_sshd "${name}" "${pid}"; fi
-    rm -f "${hd}/ssh_host_ed25519_key" "${hd}/ssh_host_ed25519_key.pub"
+    rm -f "${hd}"/ssh_host_*_key "${hd}"/ssh_host_*_key.pub
     log "${name}: new host key"
   fi
   [[ -f "${hd}/ssh_host_ed25519_key" ]] || ssh-keygen -q -t ed25519 -N '' -C "${name}" -f "${hd}/ssh_host_ed25519_key"
+  if [[ ${rsa} == yes && ! -f "${hd}/ssh_host_rsa_key" ]]; then
+    ssh-keygen -q -t rsa -b 3072 -N '' -C "${name}" -f "${hd}/ssh_host_rsa_key"
+    log "${name}: RSA host key made"
+  fi
   {
     printf '# lab/hosts-up.sh, host %s: the per-host lines, then Debian'"'"'s stock sshd_config unchanged.\n' "${name}"
-    printf 'ListenAddress %s:22\nHostKey %s\nPidFile %s\n' "${addr}" "${hd}/ssh_host_ed25519_key" "${hd}/sshd.pid"
+    printf 'ListenAddress %s:22\nHostKey %s\n' "${addr}" "${hd}/ssh_host_ed25519_key"
+    [[ ${rsa} == no ]] || printf 'HostKey %s\n' "${hd}/ssh_host_rsa_key"
+    printf 'PidFile %s\nLogLevel VERBOSE\n' "${hd}/sshd.pid"
     cat "${STOCK_CONFIG}"
-  } >"${hd}/sshd_config"
+  } >"${hd}/sshd_config.new"
+  /usr/sbin/sshd -t -f "${hd}/sshd_config.new" || die "${name}: sshd -t refused ${hd}/sshd_config.new"
 
   if pid="$(sshd_pid "${name}")"; then
-    log "${name}: sshd already running (pid ${pid})"
-    return
+    if cmp -s "${hd}/sshd_config.new" "${hd}/sshd_config"; then
+      rm -f "${hd}/sshd_config.new"
+      log "${name}: sshd already running (pid ${pid})"
+      return
+    fi
+    # sshd re-executes itself with its arguments on SIGHUP: same pid, same log, the new config.
+    local started
+    started="$(grep -c '^Server listening on' "${hd}/sshd.log" || true)"
+    mv -f "${hd}/sshd_config.new" "${hd}/sshd_config"
+    kill -HUP "${pid}"
+    for _ in $(seq 50); do
+      if (($(grep -c '^Server listening on' "${hd}/sshd.log" || true) > started)); then log "${name}: sshd reread its changed config (pid ${pid})"; return; fi
+      sleep 0.1
+    done
+    die "${name}: sshd did not come back after SIGHUP; see ${hd}/sshd.log"
   fi
-  /usr/sbin/sshd -t -f "${hd}/sshd_config" || die "${name}: sshd -t refused ${hd}/sshd_config"
+  mv -f "${hd}/sshd_config.new" "${hd}/sshd_config"
   ip netns exec "${ns}" /usr/sbin/sshd -f "${hd}/sshd_config" -E "${hd}/sshd.log"
   for _ in $(seq 50); do
     if pid="$(sshd_pid "${name}")"; then log "${name}: sshd started (pid ${pid}) on ${addr}:22"; return; fi
@@ -180,6 +209,11 @@ stop_sshd() { # NAME PID
 }
 
 if [[ -n "${rekey}" && ! -d "${DIR}/${rekey}" ]]; then die "--rekey ${rekey}: no such host (hosts are host-1..host-${COUNT})"; fi
+for h in "${rsa_hosts[@]}"; do
+  if ! [[ "${h}" =~ ^host-([0-9]+)$ ]] || ((BASH_REMATCH[1] < 1 || BASH_REMATCH[1] > COUNT)); then
+    die "--rsa-host-key ${h}: no such host (hosts are host-1..host-${COUNT})"
+  fi
+done
 for ((i = 1; i <= COUNT; i++)); do start_host "${i}"; done
 
 # --- env and known_hosts -----------------------------------------------------------------------------------
@@ -200,11 +234,16 @@ for ((i = 1; i <= COUNT; i++)); do start_host "${i}"; done
     printf 'LAB_HOST_%s_NETNS=ms-host-%s\n' "${i}" "${i}"
     printf 'LAB_HOST_%s_ROOT=%s\n' "${i}" "${WORK_ROOT}/host-${i}"
     printf 'LAB_HOST_%s_HOST_KEY="%s"\n' "${i}" "$(cut -d' ' -f1,2 "${DIR}/host-${i}/ssh_host_ed25519_key.pub")"
+    if [[ -f "${DIR}/host-${i}/ssh_host_rsa_key.pub" ]]; then
+      printf 'LAB_HOST_%s_RSA_HOST_KEY="%s"\n' "${i}" "$(cut -d' ' -f1,2 "${DIR}/host-${i}/ssh_host_rsa_key.pub")"
+    fi
   done
   printf 'LAB_HOST_NAMES=%s\n' "$(IFS=,; printf '%s' "${names[*]}")"
 } >"${DIR}/env"
 for ((i = 1; i <= COUNT; i++)); do
-  printf '%s %s\n' "${PREFIX}.$((10 + i))" "$(cut -d' ' -f1,2 "${DIR}/host-${i}/ssh_host_ed25519_key.pub")"
+  for pub in "${DIR}/host-${i}"/ssh_host_{ed25519,rsa}_key.pub; do
+    [[ ! -f "${pub}" ]] || printf '%s %s\n' "${PREFIX}.$((10 + i))" "$(cut -d' ' -f1,2 "${pub}")"
+  done
 done >"${DIR}/known_hosts"
 
 log "${COUNT} hosts up: ${PREFIX}.11..${PREFIX}.$((10 + COUNT)) port 22, user ${SSH_USER}, key ${DIR}/id_ed25519"

@@ -10,6 +10,11 @@ cd "$repo"
 step() { printf '==> %s\n' "$*"; }
 
 apt_packages=(openssl iproute2 shellcheck openssh-server openssh-client sudo procps psmisc util-linux curl jq ca-certificates chromium)
+# The Cilium datapath lab (lab/build-cilium.sh): the agent's runtime BPF compiler (clang-<CILIUM_CLANG_MAJOR>), the
+# tools it execs (iptables, ipset) or that inspect it (bpftool), and GNU time for the build figures.
+# shellcheck source=lab/versions.env
+source lab/versions.env
+apt_packages+=("clang-${CILIUM_CLANG_MAJOR}" bpftool iptables ipset time)
 missing=()
 for p in "${apt_packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
@@ -39,4 +44,7 @@ fi
 
 bash lab/build-engine.sh
 bash lab/build-lab.sh
+bash lab/build-cilium.sh
+bash lab/build-coredns.sh
+bash lab/fetch-nginx.sh
 step "setup complete"

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Prints what of the local lab runs and where. Exit 0 when every component is running and healthy and every
 # node is Ready; 1 when something is down or unhealthy; 3 when the lab is not started (no .lab/env).
+# In a datapath lab: each node's kubelet, and its Cilium agent's `cilium-dbg status --brief` (run inside the agent).
 set -euo pipefail
 export PATH="/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin:${PATH}"
 
@@ -19,7 +20,8 @@ if [[ ! -f "${LAB_DIR}/env" ]]; then
 fi
 # shellcheck source=/dev/null
 source "${LAB_DIR}/env"
-H="${LAB_APISERVER_HOST}"
+# kube-controller-manager, kube-scheduler and kwok listen on loopback (the apiserver too, or on the bridge).
+H=127.0.0.1
 
 healthy=true
 # check NAME ENDPOINT PROBE...: one line per component: pid, RSS, endpoint, health.
@@ -45,7 +47,29 @@ check kube-apiserver "${LAB_APISERVER_URL}" kubectl_lab get --raw=/readyz
 check kube-controller-manager "https://${H}:${LAB_CONTROLLER_MANAGER_PORT}" \
   curl -fsSk --max-time 2 "https://${H}:${LAB_CONTROLLER_MANAGER_PORT}/healthz"
 check kube-scheduler "https://${H}:${LAB_SCHEDULER_PORT}" curl -fsSk --max-time 2 "https://${H}:${LAB_SCHEDULER_PORT}/healthz"
-check kwok "http://${H}:${LAB_KWOK_PORT}" curl -fsS --max-time 2 "http://${H}:${LAB_KWOK_PORT}/healthz"
+if [[ "${LAB_DATAPATH:-0}" == 1 ]]; then
+  IFS=, read -r -a dp_nodes <<<"${LAB_NODE_NAMES}"
+  for n in "${dp_nodes[@]}"; do
+    pid="$(cat "${RUN}/kubelet-${n}.pid" 2>/dev/null || true)"
+    if [[ -n "${pid}" ]] && tr '\0' ' ' 2>/dev/null <"/proc/${pid}/cmdline" | grep -q "lab/kubelet/main.ts --node ${n} "; then
+      rss="$(awk '/^VmRSS/ {printf "%d MiB", $2 / 1024}' "/proc/${pid}/status")"
+      printf '  %-24s %-10s pid %-8s rss %-9s %s\n' "kubelet ${n}" running "${pid}" "${rss}" "netns ${LAB_DP_BRIDGE}-${n}"
+    else
+      printf '  %-24s %-10s\n' "kubelet ${n}" DOWN
+      healthy=false
+    fi
+    agent="$(jq -r --arg n "${n}" 'select(.node == $n and .namespace == "kube-system" and .labels["k8s-app"] == "cilium") | .name' "${LAB_DIR}"/pods/*.json 2>/dev/null | head -n1 || true)"
+    if [[ -z "${agent}" ]]; then
+      printf '    cilium-agent: not running on %s (no Helm release yet? pulumi up --stack lab)\n' "${n}"
+      continue
+    fi
+    brief="$(timeout 20 bash "${ROOT}/lab/pod-exec.sh" kube-system "${agent}" -c cilium-agent -- cilium-dbg status --brief 2>&1 || true)"
+    printf '    cilium-agent %s: cilium-dbg status --brief: %s\n' "${agent}" "$(tr '\n' ' ' <<<"${brief}")"
+    [[ "${brief}" == OK* ]] || healthy=false
+  done
+else
+  check kwok "http://${H}:${LAB_KWOK_PORT}" curl -fsS --max-time 2 "http://${H}:${LAB_KWOK_PORT}/healthz"
+fi
 
 ready=0
 IFS=, read -r -a nodes <<<"${LAB_NODE_NAMES}"

@@ -1,8 +1,13 @@
 #!/usr/bin/env bash
 # Starts the local lab's Kubernetes control plane on loopback, from the binaries built by lab/build-lab.sh:
 # etcd, kube-apiserver (RBAC, default admission, certificates made now with openssl), kube-controller-manager,
-# kube-scheduler, and kwok simulating N nodes (kwok's own "fast" stages make pods Running and Ready).
-# No kubelet, no container runtime, no CNI: pods are objects with a simulated status, nothing runs in them.
+# kube-scheduler, and then the nodes, one of two ways:
+# - kwok (the default): kwok simulates N nodes (its own "fast" stages make pods Running and Ready). No kubelet, no
+#   container runtime, no CNI: pods are objects with a simulated status, nothing runs in them.
+# - LAB_DATAPATH=1 (lab/main.sh): N (default 2) real lab nodes, each a network namespace on the bridge
+#   LAB_DP_BRIDGE with a lab kubelet that runs its pods (lab/nodes-up.sh); the apiserver listens on the bridge
+#   address instead of loopback (the nodes reach it there: the stack's controlPlaneEndpoint), and kubeadm's CoreDNS
+#   addon is applied by the real `kubeadm init phase addon coredns`. Cilium itself comes with the Helm release.
 # Idempotent: a component that is running is left alone; a second run on a healthy lab changes nothing.
 # Writes .lab/kubeconfig (admin), .lab/env (source it), logs to .lab/logs/. Runs as root without systemd.
 set -euo pipefail
@@ -24,13 +29,18 @@ if [[ -f "${ENV_FILE}" ]]; then
   log "existing lab state in ${LAB_DIR}: keeping its settings (lab/down.sh first to change them)"
 fi
 LAB_HOST=127.0.0.1
+LAB_DATAPATH="${LAB_DATAPATH:-0}"
+# The datapath lab's network: a bridge distinct from the SSH hosts' msbr0 (10.213.0.0/24); .1 is this machine.
+LAB_DP_BRIDGE="${LAB_DP_BRIDGE:-msdp0}"
+LAB_DP_NET="${LAB_DP_NET:-10.214.0}"
+LAB_DP_HOST="${LAB_DP_NET}.1"
 LAB_ETCD_CLIENT_PORT="${LAB_ETCD_CLIENT_PORT:-22379}"
 LAB_ETCD_PEER_PORT="${LAB_ETCD_PEER_PORT:-22380}"
 LAB_APISERVER_PORT="${LAB_APISERVER_PORT:-26443}"
 LAB_CONTROLLER_MANAGER_PORT="${LAB_CONTROLLER_MANAGER_PORT:-20257}"
 LAB_SCHEDULER_PORT="${LAB_SCHEDULER_PORT:-20259}"
 LAB_KWOK_PORT="${LAB_KWOK_PORT:-20247}"
-LAB_NODE_COUNT="${LAB_NODE_COUNT:-3}"
+if [[ "${LAB_DATAPATH}" == 1 ]]; then LAB_NODE_COUNT="${LAB_NODE_COUNT:-2}"; else LAB_NODE_COUNT="${LAB_NODE_COUNT:-3}"; fi
 LAB_NODE_PREFIX="${LAB_NODE_PREFIX:-lab-node-}"
 LAB_SERVICE_CIDR="${LAB_SERVICE_CIDR:-10.96.0.0/12}"
 LAB_POD_CIDR="${LAB_POD_CIDR:-10.244.0.0/16}"
@@ -40,6 +50,12 @@ LAB_KUBERNETES_SERVICE_IP="${LAB_KUBERNETES_SERVICE_IP:-10.96.0.1}"
 LAB_READY_TIMEOUT="${LAB_READY_TIMEOUT:-120}"
 
 [[ "${LAB_NODE_COUNT}" =~ ^[1-9][0-9]*$ ]] || die "LAB_NODE_COUNT must be a positive integer, got \"${LAB_NODE_COUNT}\""
+[[ "${LAB_DATAPATH}" == 0 || "${LAB_DATAPATH}" == 1 ]] || die "LAB_DATAPATH must be 0 (kwok nodes) or 1 (real datapath nodes), got \"${LAB_DATAPATH}\""
+if [[ "${LAB_DATAPATH}" == 1 ]]; then
+  [[ "${LAB_DP_NET}" =~ ^[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}$ ]] || die "LAB_DP_NET must be the first three octets of a /24, e.g. 10.214.0, got \"${LAB_DP_NET}\""
+  [[ "${LAB_DP_BRIDGE}" =~ ^[a-z0-9]{1,10}$ && "${LAB_DP_BRIDGE}" != msbr0 ]] || die "LAB_DP_BRIDGE must be a short interface name other than the SSH hosts' msbr0, got \"${LAB_DP_BRIDGE}\""
+  ((LAB_NODE_COUNT <= 50)) || die "LAB_NODE_COUNT: at most 50 datapath nodes, got ${LAB_NODE_COUNT}"
+fi
 for p in LAB_ETCD_CLIENT_PORT LAB_ETCD_PEER_PORT LAB_APISERVER_PORT LAB_CONTROLLER_MANAGER_PORT LAB_SCHEDULER_PORT LAB_KWOK_PORT; do
   if ! [[ "${!p}" =~ ^[0-9]+$ ]] || ((${!p} < 1 || ${!p} > 65535)); then
     die "${p} must be a TCP port, got \"${!p}\""
@@ -53,13 +69,19 @@ LOGS="${LAB_DIR}/logs"
 DATA="${LAB_DIR}/data"
 STAGES="${LAB_DIR}/share/kwok-stages"
 KUBECONFIG_FILE="${LAB_DIR}/kubeconfig"
-APISERVER_URL="https://${LAB_HOST}:${LAB_APISERVER_PORT}"
+# The apiserver's address: loopback, or in the datapath lab the bridge address the nodes reach (it is this
+# machine's too, so the admin kubeconfig uses it as well).
+APISERVER_HOST="${LAB_HOST}"
+[[ "${LAB_DATAPATH}" == 1 ]] && APISERVER_HOST="${LAB_DP_HOST}"
+APISERVER_URL="https://${APISERVER_HOST}:${LAB_APISERVER_PORT}"
 KUBECTL=("${BIN_DIR}/kubectl" --kubeconfig "${KUBECONFIG_FILE}")
 
-for b in etcd kube-apiserver kube-controller-manager kube-scheduler kubectl kwok; do
+lab_bins=(etcd kube-apiserver kube-controller-manager kube-scheduler kubectl)
+if [[ "${LAB_DATAPATH}" == 1 ]]; then lab_bins+=(kubeadm); else lab_bins+=(kwok); fi
+for b in "${lab_bins[@]}"; do
   [[ -x "${BIN_DIR}/${b}" ]] || die "${BIN_DIR}/${b} is missing: run lab/build-lab.sh first"
 done
-compgen -G "${STAGES}/*.yaml" >/dev/null || die "kwok stages missing in ${STAGES}: run lab/build-lab.sh first"
+[[ "${LAB_DATAPATH}" == 1 ]] || compgen -G "${STAGES}/*.yaml" >/dev/null || die "kwok stages missing in ${STAGES}: run lab/build-lab.sh first"
 for tool in openssl curl ss setsid; do
   command -v "${tool}" >/dev/null 2>&1 || die "'${tool}' is missing (apt-get install -y openssl curl iproute2 util-linux)"
 done
@@ -143,7 +165,7 @@ make_pki() {
   ca ca microseg-lab-ca
   ca front-proxy-ca microseg-lab-front-proxy-ca
   cert apiserver ca kube-apiserver "" serverAuth \
-    "DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local,IP:${LAB_HOST},IP:${LAB_KUBERNETES_SERVICE_IP}"
+    "DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local,IP:${LAB_HOST},IP:${LAB_KUBERNETES_SERVICE_IP},IP:${LAB_DP_HOST}"
   cert apiserver-kubelet-client ca kube-apiserver-kubelet-client system:masters clientAuth
   cert front-proxy-client front-proxy-ca front-proxy-client "" clientAuth
   # The lab's admin is a cluster-admin by group; so is kwok, which plays every kubelet at once.
@@ -210,6 +232,17 @@ status:
 EOF
 }
 
+# make_bridge: the datapath lab's bridge, with this machine's address on it (the apiserver binds to it).
+make_bridge() {
+  if ! ip link show "${LAB_DP_BRIDGE}" >/dev/null 2>&1; then
+    log "network: bridge ${LAB_DP_BRIDGE} ${LAB_DP_HOST}/24"
+    ip link add "${LAB_DP_BRIDGE}" type bridge
+    CHANGED+=("bridge")
+  fi
+  ip addr show dev "${LAB_DP_BRIDGE}" | grep -q "inet ${LAB_DP_HOST}/24" || ip addr add "${LAB_DP_HOST}/24" dev "${LAB_DP_BRIDGE}"
+  ip link set "${LAB_DP_BRIDGE}" up
+}
+
 # --- etcd ---
 start etcd "${LAB_ETCD_CLIENT_PORT}" "${LAB_ETCD_PEER_PORT}" -- \
   --name=lab --data-dir="${DATA}/etcd" \
@@ -227,11 +260,18 @@ kubeconfig "${KUBECONFIG_FILE}" admin
 kubeconfig "${CONF}/controller-manager.conf" controller-manager
 kubeconfig "${CONF}/scheduler.conf" scheduler
 kubeconfig "${CONF}/kwok.conf" kwok
-# --endpoint-reconciler-type=none: the default reconciler writes the advertise address into the Endpoints of
-# the "kubernetes" Service, and validation rejects a loopback one ("may not be in the loopback range") every
-# 10 s. The Service keeps its ClusterIP 10.96.0.1; nothing here routes to it (no kube-proxy, no datapath).
+# kwok lab: --endpoint-reconciler-type=none: the default reconciler writes the advertise address into the
+# Endpoints of the "kubernetes" Service, and validation rejects a loopback one ("may not be in the loopback
+# range") every 10 s. The Service keeps its ClusterIP 10.96.0.1; nothing there routes to it.
+# Datapath lab: advertised on the bridge address, so the Service's endpoints are real (Cilium's kube-proxy
+# replacement takes pods from 10.96.0.1:443 to it), with the default lease reconciler.
+reconciler=(--endpoint-reconciler-type=none)
+if [[ "${LAB_DATAPATH}" == 1 ]]; then
+  make_bridge
+  reconciler=()
+fi
 start kube-apiserver "${LAB_APISERVER_PORT}" -- \
-  --advertise-address="${LAB_HOST}" --bind-address="${LAB_HOST}" --secure-port="${LAB_APISERVER_PORT}" \
+  --advertise-address="${APISERVER_HOST}" --bind-address="${APISERVER_HOST}" --secure-port="${LAB_APISERVER_PORT}" \
   --etcd-servers="http://${LAB_HOST}:${LAB_ETCD_CLIENT_PORT}" \
   --authorization-mode=Node,RBAC --allow-privileged=true --enable-bootstrap-token-auth=true \
   --client-ca-file="${PKI}/ca.crt" \
@@ -246,7 +286,7 @@ start kube-apiserver "${LAB_APISERVER_PORT}" -- \
   --service-account-issuer=https://kubernetes.default.svc.cluster.local \
   --service-account-key-file="${PKI}/sa.pub" --service-account-signing-key-file="${PKI}/sa.key" \
   --service-cluster-ip-range="${LAB_SERVICE_CIDR}" --service-node-port-range="${LAB_NODE_PORT_RANGE}" \
-  --endpoint-reconciler-type=none
+  "${reconciler[@]}"
 wait_until kube-apiserver "/readyz" "${KUBECTL[@]}" get --raw=/readyz
 
 # --- kube-controller-manager, kube-scheduler ---
@@ -267,6 +307,14 @@ start kube-scheduler "${LAB_SCHEDULER_PORT}" -- \
 wait_until kube-controller-manager "/healthz" healthy_https "${LAB_CONTROLLER_MANAGER_PORT}"
 wait_until kube-scheduler "/healthz" healthy_https "${LAB_SCHEDULER_PORT}"
 
+if [[ "${LAB_DATAPATH}" == 1 ]]; then
+  mapfile -t NODES < <(node_names)
+  # The kubelets of lab/nodes-up.sh register the nodes, each with its own node credentials (Node authorizer).
+  for n in "${NODES[@]}"; do
+    cert "node-${n}" ca "system:node:${n}" system:nodes clientAuth
+    kubeconfig "${CONF}/kubelet-${n}.conf" "node-${n}"
+  done
+else
 # --- kwok: kwok's own default stages (node-initialize, node-heartbeat-with-lease, pod-ready, pod-complete,
 # pod-delete), copied by build-lab.sh from the kwok module of the pinned version ---
 stage_args=()
@@ -291,8 +339,29 @@ if ((${#missing[@]} > 0)); then
   CHANGED+=("nodes")
 fi
 wait_until kwok "nodes Ready" "${KUBECTL[@]}" wait --for=condition=Ready "${NODES[@]/#/node/}" --timeout=5s
+fi
 # The controller-manager's service-account controllers are up when "default" has its service account.
 wait_until kube-controller-manager "the default service account" "${KUBECTL[@]}" -n default get serviceaccount default
+
+if [[ "${LAB_DATAPATH}" == 1 ]]; then
+  # kubeadm's DNS addon, applied by kubeadm itself (its Deployment, Service kube-dns on the 10th address of the
+  # service CIDR, Corefile, RBAC), as `kubeadm init` does before any CNI runs: its pods wait for Ready nodes.
+  if ! "${KUBECTL[@]}" -n kube-system get deployment coredns >/dev/null 2>&1; then
+    log "coredns: kubeadm init phase addon coredns"
+    cat >"${CONF}/kubeadm.yaml" <<EOF
+apiVersion: kubeadm.k8s.io/v1beta4
+kind: ClusterConfiguration
+kubernetesVersion: $("${BIN_DIR}/kubeadm" version -o short)
+networking:
+  serviceSubnet: ${LAB_SERVICE_CIDR}
+  podSubnet: ${LAB_POD_CIDR}
+  dnsDomain: cluster.local
+EOF
+    "${BIN_DIR}/kubeadm" init phase addon coredns --config "${CONF}/kubeadm.yaml" --kubeconfig "${KUBECONFIG_FILE}" >>"${LOGS}/kubeadm.log" 2>&1 ||
+      { tail -n 20 "${LOGS}/kubeadm.log" >&2; die "kubeadm init phase addon coredns failed (log ${LOGS}/kubeadm.log)"; }
+    CHANGED+=("coredns-addon")
+  fi
+fi
 
 # --- env file and summary ---
 node_csv="$(IFS=,; echo "${NODES[*]}")"
@@ -303,7 +372,7 @@ export KUBECONFIG=${KUBECONFIG_FILE}
 export LAB_KUBECTL=${BIN_DIR}/kubectl
 export LAB_BIN_DIR=${BIN_DIR}
 export LAB_APISERVER_URL=${APISERVER_URL}
-export LAB_APISERVER_HOST=${LAB_HOST}
+export LAB_APISERVER_HOST=${APISERVER_HOST}
 export LAB_APISERVER_PORT=${LAB_APISERVER_PORT}
 export LAB_CA_CERT=${PKI}/ca.crt
 export LAB_ETCD_URL=http://${LAB_HOST}:${LAB_ETCD_CLIENT_PORT}
@@ -321,11 +390,22 @@ export LAB_NODE_PORT_RANGE=${LAB_NODE_PORT_RANGE}
 export LAB_KUBERNETES_VERSION=$("${KUBECTL[@]}" version -o json | jq -r .serverVersion.gitVersion)
 export LAB_LOG_DIR=${LOGS}
 export LAB_RUN_DIR=${RUN}
+export LAB_DATAPATH=${LAB_DATAPATH}
+export LAB_DP_BRIDGE=${LAB_DP_BRIDGE}
+export LAB_DP_NET=${LAB_DP_NET}
+export LAB_DP_HOST=${LAB_DP_HOST}
 EOF
 )"
 if [[ ! -f "${ENV_FILE}" || "$(cat "${ENV_FILE}")" != "${new_env}" ]]; then
   printf '%s\n' "${new_env}" >"${ENV_FILE}"
   CHANGED+=("env")
+fi
+
+if [[ "${LAB_DATAPATH}" == 1 ]]; then
+  # The nodes: network namespaces and their kubelets (lab/nodes-up.sh is idempotent too and says what it changed).
+  nodes_out="$(bash "${ROOT}/lab/nodes-up.sh")" || { printf '%s\n' "${nodes_out}"; die "lab/nodes-up.sh failed"; }
+  printf '%s\n' "${nodes_out}"
+  if grep -q '^\[lab-nodes\] started or changed' <<<"${nodes_out}"; then CHANGED+=("nodes"); fi
 fi
 
 if ((${#CHANGED[@]} == 0)); then
@@ -336,7 +416,7 @@ fi
 cat <<EOF
 [lab-up] Kubernetes $(grep -o 'LAB_KUBERNETES_VERSION=.*' "${ENV_FILE}" | cut -d= -f2) control plane on ${LAB_HOST}:
   apiserver       ${APISERVER_URL}   (etcd http://${LAB_HOST}:${LAB_ETCD_CLIENT_PORT})
-  nodes (kwok)    ${node_csv}
+  nodes           ${node_csv} ($([[ "${LAB_DATAPATH}" == 1 ]] && echo "datapath: lab/status.sh shows the agents" || echo kwok))
   kubeconfig      ${KUBECONFIG_FILE}
   env             ${ENV_FILE}   (. ${ENV_FILE}; then ${BIN_DIR}/kubectl get nodes)
   pki / logs      ${PKI}   ${LOGS}

@@ -1,7 +1,7 @@
 /**
  * The `backend` namespace: the walk-through's namespace-isolation, corrected.
  */
-import { cnp, fromNamespace } from "./helpers";
+import { cnp, fromNamespace } from "../lib/policy/model/helpers";
 
 /**
  * namespace-isolation: backend-app accepts ingress from pods of the `frontend` namespace only.

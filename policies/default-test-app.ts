@@ -1,7 +1,7 @@
 /**
  * test-app in `default`: the walk-through's allow-test-app, deny-all and http-filtering, corrected.
  */
-import { allowDns, cnp, defaultDeny, fromEndpoints, http, tcp, toEndpoints } from "./helpers";
+import { allowDns, cnp, defaultDeny, fromEndpoints, http, tcp, toEndpoints } from "../lib/policy/model/helpers";
 
 const testApp = { matchLabels: { app: "test-app" } };
 

@@ -1,25 +1,11 @@
 /**
  * Flows the policies must allow or deny: a test suite for the policies of policies/, checked by
- * `microseg check` against the declared workloads (policies/workloads.ts) with lib/expectations.ts.
+ * `microseg check` against the declared workloads (policies/workloads.ts) with lib/policy/expectations.ts.
  * Endpoints are `namespace/name` of a declared workload, or an entity (`world`, `host`, ...).
  * `expect: "allowed"` is met by a flow allowed at L3/L4 or through L7 rules; with `http`, the request itself
  * must pass the L7 rules (a request no rule matches is denied by the proxy).
  */
-import { z } from "zod";
-
-export const Expectation = z.strictObject({
-  from: z.string().min(1),
-  to: z.string().min(1),
-  port: z.union([z.number().int().min(1).max(65535), z.string().min(1)]),
-  /** @default "TCP" */
-  protocol: z.enum(["TCP", "UDP", "SCTP"]).default("TCP"),
-  expect: z.enum(["allowed", "denied"]),
-  http: z.strictObject({ method: z.string().min(1), path: z.string().startsWith("/") }).optional(),
-  /** Why the flow must be so; shown when the expectation breaks. */
-  why: z.string().optional(),
-});
-export type Expectation = z.infer<typeof Expectation>;
-export type ExpectationInput = z.input<typeof Expectation>;
+import { Expectation, type ExpectationInput } from "../lib/policy/model/expectation";
 
 const input: ExpectationInput[] = [
   { from: "default/busybox", to: "default/test-app", port: 80, expect: "allowed", http: { method: "GET", path: "/api" }, why: "walk-through: the L7 filter lets GET /api through" },

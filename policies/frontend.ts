@@ -1,7 +1,7 @@
 /**
  * The `frontend` namespace: its client of backend-app.
  */
-import { allowDns, cnp, tcp, toEndpoints } from "./helpers";
+import { allowDns, cnp, tcp, toEndpoints } from "../lib/policy/model/helpers";
 
 /**
  * busybox-egress: busybox in `frontend` may reach backend-app in `backend` on TCP 80 and ask kube-dns.

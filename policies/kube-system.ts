@@ -2,7 +2,7 @@
  * kube-system: what the cluster's DNS needs once every endpoint is default-deny (`policyEnforcementMode: always`,
  * as staging and prod run). Not in the walk-through, which never left `default` mode.
  */
-import { ccnp, KUBE_DNS, tcp, udp } from "./helpers";
+import { ccnp, KUBE_DNS, tcp, udp } from "../lib/policy/model/helpers";
 
 /**
  * allow-kube-dns: every pod of the cluster may query kube-dns on 53; kube-dns may watch the apiserver and

@@ -3,7 +3,7 @@
  * `frontend` (should reach backend-app) and one in `test` (should not). kube-dns is declared because
  * every kubeadm cluster has it and DNS egress rules select it.
  */
-import { Workloads, type WorkloadsInput } from "./workloads-schema";
+import { Workloads, type WorkloadsInput } from "../lib/policy/model/workloads-schema";
 
 const ns = (name: string, labels: Record<string, string> = {}) => ({ name, labels: { "kubernetes.io/metadata.name": name, ...labels } });
 

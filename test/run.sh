@@ -26,7 +26,26 @@ if ! bash lab/status.sh >/dev/null 2>&1; then
   bash lab/up.sh
   started_lab=yes
 fi
-cleanup() { if [ "$started_lab" = yes ]; then bash lab/down.sh || true; fi; }
+
+# The datapath suite (test/lab/datapath.test.ts) gets a datapath lab of its own: real Cilium on lab nodes, its own
+# bridge msdp1 (10.215.0.0/24) and ports, so neither the kwok test lab nor lab/main.sh's lab is touched.
+# Ports clear of the main lab's (26443...), the kwok test lab's (27443...) and the promote test's two labs (main
+# lab's + 2000 and + 3000).
+dp_lab=(env LAB_DIR="$repo/.lab/dptest" LAB_DATAPATH=1 LAB_DP_BRIDGE=msdp1 LAB_DP_NET=10.215.0 LAB_APISERVER_PORT=29643
+  LAB_ETCD_CLIENT_PORT=25579 LAB_ETCD_PEER_PORT=25580 LAB_CONTROLLER_MANAGER_PORT=23457 LAB_SCHEDULER_PORT=23459)
+started_dp_lab=no
+if [ ! -f "$repo/.lab/dptest/env" ]; then
+  rm -rf "$repo/.lab/dptest" && mkdir -p "$repo/.lab/dptest"
+  cp -al .lab/bin "$repo/.lab/dptest/bin"
+  cp -a .lab/share "$repo/.lab/dptest/share"
+  started_dp_lab=yes
+fi
+"${dp_lab[@]}" bash lab/up.sh
+export DATAPATH_LAB_DIR="$repo/.lab/dptest"
+cleanup() {
+  if [ "$started_dp_lab" = yes ]; then "${dp_lab[@]}" bash lab/down.sh || true; fi
+  if [ "$started_lab" = yes ]; then bash lab/down.sh || true; fi
+}
 trap cleanup EXIT
 
 echo "==> shellcheck"

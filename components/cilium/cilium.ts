@@ -1,11 +1,11 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { loadChartValidator } from "../../lib/chart-schema";
+import { loadChartValidator } from "../../lib/cilium/chart-schema";
 import {
-    buildAndValidateCiliumValues, CiliumValuesError, relayServicePort,
+    buildAndValidateCiliumValues, ciliumValuesWarnings, CiliumValuesError, hubbleUiPortForwardCommand, relayServicePort,
     type CiliumValues, type CiliumValuesArgs,
-} from "../../lib/cilium-values";
-import { helmErrorProblems } from "../../lib/helm-template";
+} from "../../lib/cilium/cilium-values";
+import { helmErrorProblems } from "../../lib/cilium/helm-template";
 
 /** Where the chart comes from. `repo` and `path` are mutually exclusive: choose a single source. */
 export interface CiliumChartSource {
@@ -24,7 +24,7 @@ export interface CiliumChartSource {
 }
 
 export interface CiliumArgs {
-    /** Typed chart values (lib/cilium-values.ts); built, checked and rendered before the Release exists. */
+    /** Typed chart values (lib/cilium/cilium-values.ts); built, checked and rendered before the Release exists. */
     readonly values: CiliumValuesArgs;
     /** The chart, version pinned. */
     readonly chart: CiliumChartSource;
@@ -66,12 +66,19 @@ export class Cilium extends pulumi.ComponentResource {
     readonly releaseStatus: pulumi.Output<string>;
     readonly releaseRevision: pulumi.Output<number>;
     readonly namespace: string;
+    /** The `kubectl port-forward` line that reaches Hubble UI at http://localhost:12000 without exposing it. */
+    readonly hubbleUiPortForward: string;
+    /** Warnings about the values (each Hubble UI exposure: it has no authentication), logged at preview and up. */
+    readonly warnings: readonly string[];
 
     constructor(name: string, args: CiliumArgs, opts?: pulumi.ComponentResourceOptions) {
         super("microseg:cilium:Cilium", name, {}, opts);
         this.namespace = args.namespace ?? "kube-system";
         this.values = this.checkedValues(args);
         this.relayServicePort = relayServicePort(this.values);
+        this.hubbleUiPortForward = hubbleUiPortForwardCommand(this.namespace);
+        this.warnings = ciliumValuesWarnings(args.values);
+        for (const w of this.warnings) void pulumi.log.warn(w, this);
 
         const local = args.chart.path !== undefined;
         this.chartRendered = (args.renderBeforeInstall ?? true)
@@ -102,6 +109,7 @@ export class Cilium extends pulumi.ComponentResource {
             releaseStatus: this.releaseStatus,
             releaseRevision: this.releaseRevision,
             relayServicePort: this.relayServicePort,
+            hubbleUiPortForward: this.hubbleUiPortForward,
         });
     }
 
@@ -113,7 +121,7 @@ export class Cilium extends pulumi.ComponentResource {
                 const local = loadChartValidator(args.chart.path).metadata.version;
                 if (local !== args.chart.version) {
                     throw new CiliumValuesError([
-                        `cilium.chart.version: the local chart at ${args.chart.path} is ${local}, not the pinned version (${JSON.stringify(args.chart.version)}). Pin ${JSON.stringify(local)} or point cilium.chart.path at the ${args.chart.version} chart.`,
+                        `cilium.version: the local chart at cilium.chart.path (${args.chart.path}) is ${local}, not the pinned version (${JSON.stringify(args.chart.version)}). Pin ${JSON.stringify(local)} or point cilium.chart.path at the ${args.chart.version} chart.`,
                     ]);
                 }
             }

@@ -1,10 +1,12 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { apiTargetFromKubeconfig, readSecretData } from "../../lib/kube-api";
+import { hubbleUiPortForwardCommand } from "../../lib/cilium/cilium-values";
+import { apiTargetFromKubeconfig, readSecretData } from "../../lib/kube/kube-api";
+import { RELAY_CLIENT_CERTS_SECRET, RELAY_TLS_SERVER_NAME } from "../../lib/cilium/hubble-relay";
 
 /**
  * Field ownership, researched (sources below), and why the builder ALSO sets the same type/nodePort in the
- * chart values (lib/cilium-values.ts):
+ * chart values (lib/cilium/cilium-values.ts):
  * - The Release is installed by the Helm v3 library inside the provider. Helm 3 writes objects with
  *   create/three-way strategic-merge patches (an `Update` entry in managedFields), not server-side apply.
  *   On every upgrade it computes the patch from the old manifest, the LIVE object and the new manifest, so
@@ -42,6 +44,8 @@ export interface RelayNodePortArgs {
     readonly releaseStatus: pulumi.Input<string>;
     /** Admin kubeconfig of the cluster (secret): the relay client certificates are read with it during `up`. */
     readonly kubeconfig: pulumi.Input<string>;
+    /** Context of the kubeconfig, as the Kubernetes provider uses it. @default the kubeconfig's `current-context` */
+    readonly context?: pulumi.Input<string>;
     /** The UI's NodePort, when exposed. @default undefined (the UI is reached with kubectl port-forward) */
     readonly uiNodePort?: number;
     /** @default "kube-system" */
@@ -52,9 +56,8 @@ export interface RelayNodePortArgs {
 
 /** Relay certificate names (chart 1.19 templates/hubble/tls-helm/relay-server-secret.yaml, relay-client-secret.yaml). */
 const RELAY_SERVICE = "hubble-relay";
-const CLIENT_CERTS_SECRET = "hubble-relay-client-certs";
-/** The relay server certificate is for `*.hubble-relay.cilium.io`; the chart's relayName is this host. */
-export const RELAY_TLS_SERVER_NAME = "ui.hubble-relay.cilium.io";
+
+export { RELAY_TLS_SERVER_NAME };
 const FIELD_MANAGER = "microseg-relay-node-port";
 
 /** `hubble config set` lines for a relay at `address` (pure). */
@@ -114,8 +117,8 @@ export class RelayNodePort extends pulumi.ComponentResource {
             // Read straight from the apiserver during `up`, once the release is deployed (unknown at preview of a
             // new or changed release, so nothing is read then). Not a `Secret.get` resource: that would show a
             // `read` on every run of an unchanged stack.
-            const certs = pulumi.all([args.kubeconfig, args.releaseStatus]).apply(([kubeconfig]) =>
-                readSecretData(apiTargetFromKubeconfig(kubeconfig), namespace, CLIENT_CERTS_SECRET),
+            const certs = pulumi.all([args.kubeconfig, args.context, args.releaseStatus]).apply(([kubeconfig, context]) =>
+                readSecretData(apiTargetFromKubeconfig(kubeconfig, context), namespace, RELAY_CLIENT_CERTS_SECRET),
             );
             const field = (key: string) => pulumi.secret(certs.apply((d) => d[key] ?? ""));
             this.caCert = field("ca.crt");
@@ -123,7 +126,7 @@ export class RelayNodePort extends pulumi.ComponentResource {
             this.clientKey = field("tls.key");
         }
 
-        this.uiPortForwardCommand = `kubectl -n ${namespace} port-forward svc/hubble-ui 12000:80`;
+        this.uiPortForwardCommand = hubbleUiPortForwardCommand(namespace);
         this.uiUrl = args.uiNodePort !== undefined
             ? pulumi.output(args.nodeAddress).apply((n) => `http://${hostForUrl(n)}:${args.uiNodePort}`)
             : pulumi.output("http://localhost:12000");

@@ -7,9 +7,10 @@
 //   fixed on the host would fail every later `up`. Without a clash it opens no connection;
 // - it compares again whenever the hosts, their preflight commands or outputs change (an added host is compared
 //   with all others);
-// - every host's key is pinned (the key its wait-ssh recorded, or the one in config), as for the host's own steps.
+// - every host's key and its bastion's are pinned (the keys the wait-ssh steps recorded, or those in config), as for
+//   the host's own steps.
 import * as pulumi from "@pulumi/pulumi";
-import { identityClashes, parseIdentity, type HostIdentity } from "../../lib/host-scripts";
+import { identityClashes, parseIdentity, type HostIdentity } from "../../lib/cluster/host-scripts";
 import { runSpec, type Conn, type SshConnectionArgs, type Spec } from "./ssh-command";
 
 export interface IdentityCheckArgs {
@@ -22,7 +23,7 @@ export interface IdentityCheckArgs {
 }
 
 // Local bindings: the engine serializes the provider with the functions it uses, and a binding keeps it from taking
-// the whole lib/host-scripts module (and the config schema behind it) along.
+// the whole lib/cluster/host-scripts module (and the config schema behind it) along.
 const parseLine = parseIdentity;
 const clashesOf = identityClashes;
 

@@ -7,21 +7,24 @@
 //   reruns when its own script changes, and a rerun is an update, never a delete;
 // - a join is one resource across the two hosts it needs: its create makes a fresh token on the first control plane
 //   and pipes it into `kubeadm join` (so a join retried after the token's 15 minutes gets a new one, and the token
-//   is never stored); its delete drains and deletes the Node there, then runs `kubeadm reset` on the node;
+//   is never stored), then deletes that token there, joined or not (it would stay valid for its 15 minutes); its
+//   delete drains and deletes the Node there, then runs `kubeadm reset` on the node;
 // - label-node's delete removes the labels microseg set (emptying a host's labels deletes the step);
 // - extra control planes join one after another (etcd member additions), workers all at once;
 // - hostname, MACs and product_uuid are compared across hosts (IdentityCheck) before any host is prepared;
-// - later steps pin the host key that wait-ssh saw (or the one in config), so a host is trusted once.
+// - later steps pin the host key that wait-ssh saw (or the one in config), so a host is trusted once; a bastion's key
+//   likewise: pinned in config, or recorded by the wait-ssh of the first host that goes through it and pinned by
+//   every other step, on every host, including the steps run on the first control plane for another node.
 import * as fs from "node:fs";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import YAML from "yaml";
 import { controlPlaneHosts, endpointHostPort, hostConnection, resolveConfigPath, type HostConfig, type SshAuth, type StackConfig } from "../../config";
 import {
-  createJoinTokenStep, hostStep, kubeadmInitStep, kubeadmJoinStep, labelNodeStep,
+  createJoinTokenStep, deleteJoinTokenStep, hostStep, kubeadmInitStep, kubeadmJoinStep, labelNodeStep,
   preflightStep, prepareHostStep, unlabelNodeStep, UPLOAD_DIR, type HostStep, type HostStepName,
-} from "../../lib/host-scripts";
-import { formatHostPort } from "../../lib/net";
+} from "../../lib/cluster/host-scripts";
+import { formatHostPort } from "../../lib/base/net";
 import type { ClusterAccess } from "./existing-cluster";
 import { IdentityCheck } from "./identity-check";
 import { SshCommand, type SshCommandSpec, type SshConnectionArgs } from "./ssh-command";
@@ -78,8 +81,11 @@ export interface PlannedStep {
     readonly delete?: SshCommandSpec & { readonly command: string };
     /** Resource names this step waits for. */
     readonly after: readonly string[];
-    /** Run first on another host (the first control plane); its stdout is the create's stdin (secret, never stored). */
-    readonly createStdinFrom?: { readonly runsOn: string; readonly stepName: HostStepName; readonly create: HostStep };
+    /**
+     * Run first on another host (the first control plane); its stdout is the create's stdin (secret, never stored).
+     * `cleanup` runs there after the create, done or failed, with the same stdout on its stdin.
+     */
+    readonly createStdinFrom?: { readonly runsOn: string; readonly stepName: HostStepName; readonly create: HostStep; readonly cleanup?: { readonly stepName: HostStepName; readonly create: HostStep } };
     /** Run first on another host when the step is destroyed. */
     readonly deleteFirst?: { readonly runsOn: string; readonly stepName: string; readonly delete: SshCommandSpec & { readonly command: string } };
     readonly secretStdout: boolean;
@@ -152,7 +158,10 @@ export function planCluster(cfg: StackConfig, profile: HostProfile = { kind: "ub
         const reset = withProfile(hostStep("kubeadm-reset", {}), env);
         const joinAfter = [last, `read-kubeconfig-${first.name}`, ...(host.role === "control-plane" && previousControlPlaneJoin ? [previousControlPlaneJoin] : [])];
         last = own("kubeadm-join", kubeadmJoinStep(cfg, host), joinAfter, {
-            createStdinFrom: { runsOn: first.name, stepName: "create-join-token", create: withProfile(createJoinTokenStep(host), cpEnv) },
+            createStdinFrom: {
+                runsOn: first.name, stepName: "create-join-token", create: withProfile(createJoinTokenStep(host), cpEnv),
+                cleanup: { stepName: "delete-join-token", create: withProfile(deleteJoinTokenStep(host), cpEnv) },
+            },
             deleteSteps: ["drain-node", "remove-node", "kubeadm-reset"],
             deleteFirst: { runsOn: first.name, stepName: "remove-node", delete: drainAndRemove(host.name, cpEnv) },
             delete: asSpec(reset),
@@ -219,17 +228,36 @@ export class KubeadmCluster extends pulumi.ComponentResource implements ClusterA
         }
         const hosts = new Map<string, HostConfig>(cluster.hosts.map((h) => [h.name, h]));
         const projectDir = args.projectDir ?? process.cwd();
-        const auth = new Map<string, Pick<SshConnectionArgs, "privateKey" | "agentSocket" | "host" | "port" | "user" | "proxy">>();
-        for (const h of cluster.hosts) {
+        const auth = new Map<string, Pick<SshConnectionArgs, "privateKey" | "agentSocket" | "host" | "port" | "user" | "hostKeySetting">>();
+        /** Per host, its bastion: how to log in, the setting that pins its key, the key pinned in config. */
+        const bastions = new Map<string, { args: Omit<SshConnectionArgs, "proxy" | "hostKey">; key: string; hostKey?: string }>();
+        /** The host whose wait-ssh records a bastion's key when the config pins none, by bastion (address:port). */
+        const recorder = new Map<string, string>();
+        for (const [i, h] of cluster.hosts.entries()) {
             const c = hostConnection(cluster, h);
-            const proxy = c.bastion ? { host: c.bastion.host, port: c.bastion.port, user: c.bastion.user, ...authArgs(c.bastion.auth, projectDir, h.name) } : undefined;
-            auth.set(h.name, { host: c.host, port: c.port, user: c.user, ...authArgs(c.auth, projectDir, h.name), ...(proxy ? { proxy } : {}) });
+            auth.set(h.name, { host: c.host, port: c.port, user: c.user, ...authArgs(c.auth, projectDir, h.name), hostKeySetting: `cluster.hosts[${i}].hostKey` });
+            if (!c.bastion) continue;
+            const b = c.bastion;
+            const key = `${b.host}:${b.port}`;
+            const hostKeySetting = h.ssh?.bastion ? `cluster.hosts[${i}].ssh.bastion.hostKey` : "cluster.ssh.bastion.hostKey";
+            bastions.set(h.name, { args: { host: b.host, port: b.port, user: b.user, ...authArgs(b.auth, projectDir, h.name), hostKeySetting }, key, ...(b.hostKey ? { hostKey: b.hostKey } : {}) });
+            if (!b.hostKey && !recorder.has(key)) recorder.set(key, h.name);
         }
 
         const made: Record<string, SshCommand> = {};
         const pinnedKey = (host: string) => hosts.get(host)!.hostKey ?? made[`wait-ssh-${host}`]?.hostKey;
-        // How a step reaches a host: its key pinned (config, else what its wait-ssh recorded).
-        const reach = (host: string, dialRetries: number) => ({ ...auth.get(host)!, hostKey: pinnedKey(host), dialRetries });
+        // A bastion's key: from config, else what the recording host's wait-ssh saw. That wait-ssh itself has none
+        // at its first run (it records) and pins its recorded key on a rerun (SshCommand's state).
+        const pinnedProxyKey = (host: string) => {
+            const b = bastions.get(host)!;
+            // Set whenever this host has a bastion: the recording host goes through the same one.
+            return b.hostKey ?? (made[`wait-ssh-${recorder.get(b.key)!}`]?.proxyHostKey as pulumi.Output<string> | undefined);
+        };
+        // How a step reaches a host: its key and its bastion's pinned (config, else what the wait-ssh steps recorded).
+        const reach = (host: string, dialRetries: number): SshConnectionArgs => {
+            const b = bastions.get(host);
+            return { ...auth.get(host)!, hostKey: pinnedKey(host), dialRetries, ...(b ? { proxy: { ...b.args, hostKey: pinnedProxyKey(host) } } : {}) };
+        };
         let identity: IdentityCheck | undefined;
         // Every host's wait-ssh and preflight first, then the identity check (it compares their preflight output),
         // then the rest in plan order (a step only waits for steps made before it).
@@ -258,7 +286,10 @@ export class KubeadmCluster extends pulumi.ComponentResource implements ClusterA
                 stepName: s.stepName,
                 connection,
                 create: asSpec(s.create),
-                createStdinFrom: f ? { hostName: nameOn(f.runsOn), connection: reach(f.runsOn, retries), stepName: f.stepName, command: asSpec(f.create) } : undefined,
+                createStdinFrom: f ? {
+                    hostName: nameOn(f.runsOn), connection: reach(f.runsOn, retries), stepName: f.stepName, command: asSpec(f.create),
+                    ...(f.cleanup ? { cleanup: { stepName: f.cleanup.stepName, command: asSpec(f.cleanup.create) } } : {}),
+                } : undefined,
                 deleteFirst: d ? { hostName: nameOn(d.runsOn), connection: reach(d.runsOn, retries), stepName: d.stepName, command: d.delete } : undefined,
                 delete: s.delete,
                 triggers: [s.create.triggerHash, ...(f ? [f.create.triggerHash] : [])],

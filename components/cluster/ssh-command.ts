@@ -14,7 +14,11 @@
 // - a step may need a command on another host first (`createStdinFrom`: a join token made on the control plane,
 //   piped into the join; `deleteFirst`: drain and delete the Node there before the reset). Both run inside this
 //   resource's create/update/delete, so a retried join always gets a fresh token, the token is never stored, and
-//   no resource exists only to carry a delete. The other host's key must be pinned (`check` refuses it unset).
+//   no resource exists only to carry a delete. The other host's key, and its bastion's, must be pinned (`check`
+//   refuses them unset): nothing is recorded for another host, so an unpinned key would be trusted on every run;
+// - `createStdinFrom.cleanup` runs on that host after `create`, succeeded or failed, with the same output on its
+//   stdin (the join token is deleted once the join is done, so it is not valid for the rest of its 15 minutes);
+// - an RSA pin offers rsa-sha2-512/256 before the SHA-1 `ssh-rsa` (OpenSSH 8.8+ refuses SHA-1 signatures).
 import { createHash, randomUUID } from "node:crypto";
 import * as pulumi from "@pulumi/pulumi";
 import * as ssh2 from "ssh2";
@@ -35,9 +39,15 @@ export interface SshConnectionArgs {
     readonly agentSocket?: pulumi.Input<string>;
     /**
      * The host's public key, `"ssh-ed25519 AAAA…"` (a `known_hosts` or `.pub` line without the host name).
-     * @default unset: the key seen at first contact is recorded (output `hostKey`) and required on every later run
+     * @default unset: the key seen at first contact is recorded (output `hostKey`, `proxyHostKey` for the bastion)
+     * and required on every later run
      */
     readonly hostKey?: pulumi.Input<string>;
+    /**
+     * The setting a user pins this key with, named in the refusal of a changed key (e.g. `cluster.hosts[1].hostKey`,
+     * `cluster.ssh.bastion.hostKey`). @default "the connection's hostKey"
+     */
+    readonly hostKeySetting?: pulumi.Input<string>;
     /** A bastion to connect through (an SSH `direct-tcpip` channel, like `ssh -J`). @default none */
     readonly proxy?: pulumi.Input<SshProxyArgs>;
     /** Seconds one connection attempt may take, TCP and SSH handshake. @default 15 */
@@ -52,7 +62,7 @@ export interface SshConnectionArgs {
 
 /** One remote command. */
 export interface SshCommandSpec {
-    /** The exact remote command line (e.g. `hostStep(...).command` of lib/host-scripts.ts). */
+    /** The exact remote command line (e.g. `hostStep(...).command` of lib/cluster/host-scripts.ts). */
     readonly command: pulumi.Input<string>;
     /** Sent on the command's stdin, then EOF: a script, or the secrets a step reads (pass them as a secret). @default none */
     readonly stdin?: pulumi.Input<string>;
@@ -66,9 +76,15 @@ export interface SshPreludeArgs {
     readonly hostName: string;
     /** Its step, `verb-noun` (e.g. `create-join-token`): the second word of its errors. */
     readonly stepName: string;
-    /** How to reach it; `hostKey` is required (nothing is recorded for another host). */
+    /** How to reach it; `hostKey` (and the bastion's, with a `proxy`) is required: nothing is recorded for another host. */
     readonly connection: pulumi.Input<SshConnectionArgs>;
     readonly command: SshCommandSpec;
+    /**
+     * `createStdinFrom` only: run on the same host after `create`, whether it succeeded or failed, with the command's
+     * stdout on its stdin (secret, never stored); skipped when that stdout is empty. A failure of it fails the step.
+     * E.g. delete the join token the join used. Its `stdin` is replaced. @default none
+     */
+    readonly cleanup?: { readonly stepName: string; readonly command: SshCommandSpec };
 }
 
 export interface SshCommandArgs {
@@ -101,11 +117,11 @@ export interface SshCommandArgs {
 // What the provider sees: plain values (the engine unwraps secrets for dynamic providers).
 
 export interface Conn {
-    host: string; port?: number; user: string; privateKey?: string; agentSocket?: string; hostKey?: string;
+    host: string; port?: number; user: string; privateKey?: string; agentSocket?: string; hostKey?: string; hostKeySetting?: string;
     proxy?: Conn; dialTimeoutSeconds?: number; dialRetries?: number;
 }
 export interface Spec { command: string; stdin?: string; upload?: { path: string; content: string; mode?: number } }
-interface Prelude { hostName: string; stepName: string; connection: Conn; command: Spec }
+interface Prelude { hostName: string; stepName: string; connection: Conn; command: Spec; cleanup?: { stepName: string; command: Spec } }
 export interface SshCommandInputs {
     hostName: string; stepName: string; connection: Conn; create: Spec; delete?: Spec; triggers?: unknown;
     createStdinFrom?: Prelude; deleteFirst?: Prelude;
@@ -144,12 +160,40 @@ export function parseKeyLine(hostName: string, line: string): { type: string; bl
     return { type, blob };
 }
 
-/** The refusal of a changed or wrong host key; `pinned` says where the expected key came from. */
-export function hostKeyChangedMessage(hostName: string, expected: string, got: string, pinned: "config" | "state"): string {
-    const how = pinned === "config"
-        ? "compare the new fingerprint with `ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub` on the host's console, then set the host's hostKey to its new public key"
-        : "compare the new fingerprint with `ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub` on the host's console, then pin it: set the host's hostKey to its new public key (it overrides the key recorded at first contact)";
-    return `${hostName}: SSH host key changed: expected ${expected} got ${got}. If the host was rebuilt on purpose, ${how}, and run up again. Otherwise the connection may be intercepted. Nothing was sent.`;
+/** The name ssh-keyscan and the key files use for a key type: `ed25519`, `rsa`, `ecdsa`. */
+export function keyTypeName(type: string): string {
+    return type === "ssh-ed25519" ? "ed25519" : type === "ssh-rsa" ? "rsa" : type.startsWith("ecdsa-") ? "ecdsa" : type;
+}
+
+/** Where a refused key was expected to come from and how the user pins a new one. */
+export interface PinnedAt {
+    /** The pin came from the setting (`config`) or from the key recorded at first contact (`state`). */
+    readonly from: "config" | "state";
+    /** The key's type (`ssh-ed25519`, `ssh-rsa`, …). */
+    readonly type: string;
+    /** The address the key was read at, for ssh-keyscan. */
+    readonly address: string;
+    /** The setting that pins it, e.g. `cluster.ssh.bastion.hostKey`. */
+    readonly setting?: string;
+    /** A host or a bastion (jump host). @default "host" */
+    readonly role?: "host" | "bastion";
+}
+
+/** The refusal of a changed or wrong host key: both fingerprints, how to check the new key, the setting to pin it with. */
+export function hostKeyChangedMessage(hostName: string, expected: string, got: string, at: PinnedAt): string {
+    const t = keyTypeName(at.type);
+    const role = at.role ?? "host";
+    const setting = at.setting ?? "the connection's hostKey";
+    const overrides = at.from === "state" ? " (it overrides the key recorded at first contact)" : "";
+    return `${hostName}: SSH host key changed: expected ${expected} got ${got}. If the ${role} was rebuilt on purpose, read its new key from a network you trust (\`ssh-keyscan -t ${t} ${at.address}\` prints it after the address), compare its fingerprint with \`ssh-keygen -lf /etc/ssh/ssh_host_${t}_key.pub\` on the ${role}'s console, then set ${setting} to it${overrides}, and run up again. Otherwise the connection may be intercepted. Nothing was sent: the connection was closed before logging in.`;
+}
+
+/**
+ * The host key algorithms to offer for a pinned key type. An RSA key signs with rsa-sha2-512/256 (RFC 8332), which
+ * OpenSSH 8.8+ requires (it refuses SHA-1 `ssh-rsa` signatures); `ssh-rsa` stays last for servers older than 7.2.
+ */
+export function hostKeyAlgorithms(type: string): string[] {
+    return type === "ssh-rsa" ? ["rsa-sha2-512", "rsa-sha2-256", "ssh-rsa"] : [type];
 }
 
 /** Replaces every secret fragment of `secret` (its lines, `NAME=value` values, words of 8+ characters) in `text`. */
@@ -205,6 +249,8 @@ export function checkSshCommand(news: SshCommandInputs): pulumi.dynamic.CheckFai
         conns.push([`${k}.connection`, p.connection], [`${k}.connection.proxy`, p.connection?.proxy]);
         // Unknown at a first preview (pinned from another step's output): checked when known.
         if (p.connection && !p.connection.hostKey) failures.push({ property: `${k}.connection`, reason: `${news.hostName}: ${k}.connection.hostKey is required: a command on another host runs only against a pinned host key. Fix: pass that host's key (the hostKey output of its first step)` });
+        const proxy = p.connection?.proxy;
+        if (proxy && typeof proxy === "object" && !proxy.hostKey) failures.push({ property: `${k}.connection.proxy`, reason: `${news.hostName}: ${k}.connection.proxy.hostKey is required: a command on another host runs only against a pinned bastion key. Fix: pass the bastion's key (the proxyHostKey output of that host's first step)` });
     }
     for (const [at, c] of conns) {
         if (!c || typeof c !== "object") continue;
@@ -231,7 +277,7 @@ const sshError = (message: string, retry: boolean): SshError => Object.assign(ne
 interface Seen { hostKey?: string }
 
 /** One SSH connection, host key checked against `expected` (or recorded into `seen`) before authentication. */
-function dialOnce(label: string, c: Conn, expected: { key: string; from: "config" | "state" } | undefined, seen: Seen, sock?: NodeJS.ReadableStream): Promise<ssh2.Client> {
+function dialOnce(label: string, c: Conn, expected: { key: string; from: "config" | "state" } | undefined, seen: Seen, role: "host" | "bastion", sock?: NodeJS.ReadableStream): Promise<ssh2.Client> {
     return new Promise((resolve, reject) => {
         const client = new ssh2.Client();
         let refusal: string | undefined;
@@ -250,12 +296,13 @@ function dialOnce(label: string, c: Conn, expected: { key: string; from: "config
             host: c.host, port: c.port ?? 22, username: c.user, sock: sock as never,
             privateKey: c.privateKey, agent: c.agentSocket,
             readyTimeout: (c.dialTimeoutSeconds ?? 15) * 1000, keepaliveInterval: 5000, keepaliveCountMax: 3,
-            // Ask for the pinned key's type, so a host with several keys shows the one we know.
-            algorithms: want ? { serverHostKey: [want.type as ssh2.ServerHostKeyAlgorithm] } : undefined,
+            // Ask for the pinned key's type, so a host with several keys shows the one we know. ssh2 calls the
+            // verifier during key exchange: a refusal closes the connection before any authentication request.
+            algorithms: want ? { serverHostKey: hostKeyAlgorithms(want.type) as ssh2.ServerHostKeyAlgorithm[] } : undefined,
             hostVerifier: (blob: Buffer) => {
                 seen.hostKey = keyLine(blob);
                 if (want && blob.toString("base64") !== want.blob.toString("base64")) {
-                    refusal = hostKeyChangedMessage(label, fingerprint(want.blob), fingerprint(blob), expected!.from);
+                    refusal = hostKeyChangedMessage(label, fingerprint(want.blob), fingerprint(blob), { from: expected!.from, type: want.type, address: c.host, setting: c.hostKeySetting, role });
                     return false;
                 }
                 return true;
@@ -274,13 +321,13 @@ async function dial(hostName: string, stepName: string, c: Conn, expected: { hos
         const opened: ssh2.Client[] = [];
         try {
             if (c.proxy) {
-                const bastion = await dialOnce(`${hostName} (bastion ${c.proxy.host})`, c.proxy, pin(c.proxy.hostKey, expected.proxy), seen.proxy);
+                const bastion = await dialOnce(`${hostName} (bastion ${c.proxy.host})`, c.proxy, pin(c.proxy.hostKey, expected.proxy), seen.proxy, "bastion");
                 opened.push(bastion);
                 const stream = await new Promise<NodeJS.ReadableStream>((res, rej) =>
                     bastion.forwardOut("127.0.0.1", 0, c.host, c.port ?? 22, (err, ch) => (err ? rej(sshError(`bastion cannot reach ${c.host}:${c.port ?? 22}: ${err.message}`, true)) : res(ch))));
-                opened.push(await dialOnce(hostName, c, pin(c.hostKey, expected.host), seen.host, stream));
+                opened.push(await dialOnce(hostName, c, pin(c.hostKey, expected.host), seen.host, "host", stream));
             } else {
-                opened.push(await dialOnce(hostName, c, pin(c.hostKey, expected.host), seen.host));
+                opened.push(await dialOnce(hostName, c, pin(c.hostKey, expected.host), seen.host, "host"));
             }
             return opened;
         } catch (e) {
@@ -341,12 +388,32 @@ export async function runSpec(at: { hostName: string; stepName: string; connecti
     }
 }
 
-/** Runs `create`, after the command on another host that feeds its stdin when there is one. */
+/**
+ * Runs `create`, after the command on another host that feeds its stdin when there is one, and then that host's
+ * cleanup with the same output (whatever `create` did: a failed join leaves no valid token behind either).
+ */
 async function runCreate(i: SshCommandInputs, expected: { host?: string; proxy?: string }) {
     if (!i.createStdinFrom) return runSpec(i, i.create, i.stdinSecret?.create === true, expected);
     const p = i.createStdinFrom;
     const fed = await runSpec(p, p.command, i.stdinSecret?.createStdinFrom === true, {});
-    return runSpec(i, { ...i.create, stdin: fed.stdout }, true, expected);
+    let created: Awaited<ReturnType<typeof runSpec>> | undefined;
+    let failed: Error | undefined;
+    try {
+        created = await runSpec(i, { ...i.create, stdin: fed.stdout }, true, expected);
+    } catch (e) {
+        failed = e as Error;
+    }
+    let cleanupFailed: Error | undefined;
+    if (p.cleanup && fed.stdout.trim() !== "") {
+        try {
+            await runSpec({ ...p, stepName: p.cleanup.stepName }, { ...p.cleanup.command, stdin: fed.stdout }, true, {});
+        } catch (e) {
+            cleanupFailed = e as Error;
+        }
+    }
+    if (failed) throw cleanupFailed ? new Error(`${failed.message}\nand then ${cleanupFailed.message}`) : failed;
+    if (cleanupFailed) throw new Error(`${cleanupFailed.message}\n(${i.hostName} ${i.stepName} itself succeeded; the next up runs it again, which does nothing on a done host, and retries this.)`);
+    return created!;
 }
 
 /** Without undefined fields: the provider's protobuf encoding refuses them ("Unexpected struct type"). */
@@ -398,6 +465,8 @@ export class SshCommand extends pulumi.dynamic.Resource {
     declare readonly hostKey: pulumi.Output<string>;
     /** Its SHA256 fingerprint, as `ssh-keygen -l` prints it. */
     declare readonly hostKeyFingerprint: pulumi.Output<string>;
+    /** The bastion's public key as seen at the last run; unset without a bastion. */
+    declare readonly proxyHostKey: pulumi.Output<string | undefined>;
 
     constructor(name: string, args: SshCommandArgs, opts?: pulumi.CustomResourceOptions) {
         if (!/^[a-z0-9]+(-[a-z0-9]+)*$/.test(args.stepName)) {

@@ -1,7 +1,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { demoManifests, type Manifest } from "../../lib/demo-manifests";
-import type { Workloads } from "../../policies/workloads-schema";
+import { demoManifests, type Manifest } from "../../lib/stack/demo-manifests";
+import type { Workloads } from "../../lib/policy/model/workloads-schema";
 
 export interface DemoArgs {
     /** The declared workloads to deploy (`policies/workloads.ts`); kube-system entries are only declared, not deployed. */

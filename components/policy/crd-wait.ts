@@ -4,7 +4,7 @@
  * (the chart does not ship them) and the Kubernetes provider retries a missing kind for about a minute only.
  * No `@pulumi/*` import: it is testable without the engine.
  */
-import { apiGet, apiTargetFromKubeconfig, type ApiTarget } from "../../lib/kube-api";
+import { apiGet, apiTargetFromKubeconfig, type ApiTarget } from "../../lib/kube/kube-api";
 
 type Obj = Record<string, unknown>;
 const obj = (v: unknown): Obj => (v !== null && typeof v === "object" && !Array.isArray(v) ? (v as Obj) : {});

@@ -1,15 +1,15 @@
 import { createHash } from "node:crypto";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { checkPolicies, type CheckContext, type Finding } from "../../lib/policy-checks";
-import { formatFindings } from "../../lib/policy-files";
-import type { PolicyManifest } from "../../policies/schema";
+import { checkPolicies, type CheckContext, type Finding } from "../../lib/policy/policy-checks";
+import { formatFindings } from "../../lib/policy/policy-files";
+import type { PolicyManifest } from "../../lib/policy/model/schema";
 import { CrdWaitError, waitForCrdsEstablished } from "./crd-wait";
 
 /** The CRDs cilium-operator registers at start-up; the Cilium chart does not ship them. */
 export const CILIUM_POLICY_CRDS = ["ciliumnetworkpolicies.cilium.io", "ciliumclusterwidenetworkpolicies.cilium.io"] as const;
 
-/** What the lint needs to know about the cluster (lib/policy-checks.ts), without file sources. */
+/** What the lint needs to know about the cluster (lib/policy/policy-checks.ts), without file sources. */
 export type PolicyCheckContext = Omit<CheckContext, "sources">;
 
 export interface PolicySetArgs {

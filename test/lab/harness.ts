@@ -6,6 +6,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { LocalWorkspace, Stack } from "@pulumi/pulumi/automation";
 import { parse as parseYaml } from "yaml";
+import { ciliumShare } from "../../lab/cilium-share";
 
 export const repoRoot = path.resolve(__dirname, "..", "..");
 
@@ -73,6 +74,30 @@ export async function newLabStack(prefix: string): Promise<{ stack: Stack; workD
     return { stack, workDir, cleanup };
 }
 
+/** A lab host's sshd log (LogLevel VERBOSE, lab/hosts-up.sh; `sshd -E` ends lines with CR LF), from line `from` on: `sshdLog(h).length` marks a place. */
+export function sshdLog(lab: string, from = 0): string[] {
+    return fs.readFileSync(path.join(repoRoot, ".lab", "hosts", lab, "sshd.log"), "utf8").split("\n").map((l) => l.replace(/\r$/, "")).filter(Boolean).slice(from);
+}
+
+/**
+ * The connections in sshd log lines, by client address and port: each one's lines. At LogLevel VERBOSE sshd logs
+ * every publickey attempt of a connection ("Postponed publickey", "Accepted key", "Failed publickey", "Accepted
+ * publickey") with its port, so a connection refused during key exchange shows none of them.
+ */
+export function sshdConnections(lines: readonly string[]): Map<string, string[]> {
+    const out = new Map<string, string[]>();
+    for (const l of lines) {
+        const m = / from (\S+) port (\d+)|^(?:Connection (?:closed|reset) by|Disconnected from|Received disconnect from) (?:(?:authenticating |invalid )?user \S+ )?(\S+) port (\d+)/.exec(l);
+        if (!m) continue;
+        const key = `${m[1] ?? m[3]}:${m[2] ?? m[4]}`;
+        out.set(key, [...(out.get(key) ?? []), l]);
+    }
+    return out;
+}
+
+/** Lines of sshd's log that show an authentication attempt or a login (any user, any method). */
+export const AUTH_LINE = /publickey|password|keyboard-interactive|Accepted key|authenticating user|Starting session|User child/;
+
 /** kubectl from the lab, against the lab's kube-apiserver. */
 /** Kills every process of a lab host's network namespace (lab/hosts-up.sh): its sshd and whatever its sessions run. */
 export function crashLabHost(lab: string): void {
@@ -120,11 +145,22 @@ export function cliStackExport(workDir: string, stackName: string): string {
     return execFileSync("pulumi", ["stack", "export", "--stack", stackName], { cwd: workDir, env: { ...process.env, ...engineEnv() }, encoding: "utf8" });
 }
 
-/** Pulumi.lab.yaml's config with its relative paths made absolute, for a stack living in a temp copy of the project. */
+/**
+ * Pulumi.lab.yaml's config with its relative paths made absolute, for a stack living in a temp copy of the project.
+ * A chart under .lab/share/cilium is the release lab/versions.env pins: missing or of another version (setup not
+ * run), the tests stop here saying to run bash lab/setup.sh, not at preview.
+ */
 export function labStackConfig(): Record<string, any> {
     const doc = parseYaml(fs.readFileSync(path.join(repoRoot, "Pulumi.lab.yaml"), "utf8")) as { config: Record<string, any> };
     const config = structuredClone(doc.config);
     config["microseg:cluster"].kubeconfigPath = labEnv().KUBECONFIG;
-    config["microseg:cilium"].chart.path = path.resolve(repoRoot, config["microseg:cilium"].chart.path);
+    const chart = path.resolve(repoRoot, config["microseg:cilium"].chart.path);
+    if (chart.startsWith(path.join(repoRoot, ".lab", "share", "cilium") + path.sep)) {
+        const share = ciliumShare();
+        if (config["microseg:cilium"].version !== share.version) {
+            throw new Error(`Pulumi.lab.yaml: cilium.version ${JSON.stringify(config["microseg:cilium"].version)} is not the ${share.version} of lab/versions.env, whose chart is at ${chart}`);
+        }
+    }
+    config["microseg:cilium"].chart.path = chart;
     return config;
 }

@@ -13,7 +13,7 @@ import * as path from "node:path";
 import { after, before, describe, it } from "node:test";
 import type { Stack, UpResult } from "@pulumi/pulumi/automation";
 import { commandLines, labHosts, newLabClusterStack, resetLabRoots, startForwarder, type LabHost } from "../../bench/cluster";
-import { crashLabHost, engineEnv, kubectl, repoRoot } from "./harness";
+import { AUTH_LINE, crashLabHost, engineEnv, kubectl, repoRoot, sshdConnections, sshdLog } from "./harness";
 
 const changes = (r: { summary: { resourceChanges?: Record<string, number> } }) => Object.fromEntries(Object.entries(r.summary.resourceChanges ?? {}).filter(([k]) => k !== "same"));
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -23,6 +23,57 @@ const FAKE_NODE = (name: string) => JSON.stringify({ apiVersion: "v1", kind: "No
 // when the join stand-in has written its config (label-node waits for the Node, as for a real kubelet).
 const registerNode = (name: string) =>
     spawnSync(path.join(repoRoot, ".lab", "bin", "kubectl"), ["apply", "-f", "-"], { input: FAKE_NODE(name), env: { ...process.env, KUBECONFIG: path.join(process.env.LAB_DIR ?? path.join(repoRoot, ".lab"), "kubeconfig") } });
+/** A bootstrap token as the lab apiserver's watch showed it: added or deleted, its id, secret part and description. */
+interface TokenEvent { type: "ADDED" | "MODIFIED" | "DELETED"; id: string; secret: string; description: string }
+
+/**
+ * Watches the lab apiserver's bootstrap-token Secrets (what `kubeadm token create/delete` make and remove) from now
+ * on, so a token that lived only during an `up` is seen too. Resolves once the watch is live (a sentinel Secret
+ * made and seen); `stop()` ends it and returns every event since (tokens that existed before are not in them).
+ */
+async function watchTokens(): Promise<{ events: () => TokenEvent[]; stop: () => TokenEvent[] }> {
+    const env = { ...process.env, KUBECONFIG: path.join(process.env.LAB_DIR ?? path.join(repoRoot, ".lab"), "kubeconfig") };
+    const child = spawn(path.join(repoRoot, ".lab", "bin", "kubectl"), ["get", "secrets", "-n", "kube-system", "--field-selector", "type=bootstrap.kubernetes.io/token",
+        "--watch", "--output-watch-events", "-o", `jsonpath={.type} {.object.data.token-id} {.object.data.token-secret} {.object.data.description}{"\\n"}`], { env });
+    const events: TokenEvent[] = [];
+    let buf = "";
+    const dec = (b?: string) => Buffer.from(b ?? "", "base64").toString("utf8");
+    child.stdout.on("data", (d: Buffer) => {
+        buf += d.toString();
+        for (let i = buf.indexOf("\n"); i >= 0; i = buf.indexOf("\n")) {
+            const [type, id, secret, description] = buf.slice(0, i).split(" ");
+            buf = buf.slice(i + 1);
+            events.push({ type: type as TokenEvent["type"], id: dec(id), secret: dec(secret), description: dec(description) });
+        }
+    });
+    const sentinel = `z${process.pid.toString(36).slice(-5).padStart(5, "0")}`;
+    const made = spawnSync(path.join(repoRoot, ".lab", "bin", "kubectl"), ["apply", "-f", "-"], { env, input: JSON.stringify({
+        apiVersion: "v1", kind: "Secret", type: "bootstrap.kubernetes.io/token", metadata: { name: `bootstrap-token-${sentinel}`, namespace: "kube-system" },
+        stringData: { "token-id": sentinel, "token-secret": "0000000000000000", description: "test sentinel: the watch is live" },
+    }) });
+    assert.equal(made.status, 0, made.stderr?.toString());
+    const deadline = Date.now() + 30_000;
+    while (!events.some((e) => e.id === sentinel)) {
+        if (Date.now() > deadline) throw new Error("the bootstrap-token watch showed nothing within 30 s");
+        await sleep(50);
+    }
+    kubectl("delete", "secret", "-n", "kube-system", `bootstrap-token-${sentinel}`);
+    // A watch first lists what exists (as ADDED): only what came after the sentinel happened from now on.
+    const live = events.findIndex((e) => e.id === sentinel);
+    const mine = () => events.slice(live + 1).filter((e) => e.id !== sentinel);
+    return { events: mine, stop: () => { child.kill(); return mine(); } };
+}
+/** Per description ("microseg: join worker-1"), the ids added and the ids deleted, in order. */
+const tokenLife = (events: readonly TokenEvent[]) => {
+    const out: Record<string, { added: string[]; deleted: string[] }> = {};
+    for (const e of events) {
+        const t = (out[e.description] ??= { added: [], deleted: [] });
+        if (e.type === "ADDED") t.added.push(e.id);
+        if (e.type === "DELETED") t.deleted.push(e.id);
+    }
+    return out;
+};
+
 /** Registers the Node of every joining host (all but the first) once its join has run; clearInterval to stop. */
 function kubeletWatcher(hosts: readonly LabHost[]): NodeJS.Timeout {
     const registered = new Set<string>();
@@ -42,6 +93,8 @@ describe("KubeadmCluster on the real engine against 3 lab SSH hosts", { timeout:
     let s: Awaited<ReturnType<typeof newLabClusterStack>>;
     let stack: Stack;
     const output: string[] = [];
+    /** Every join token the watch saw (id.secret), for the secrets test: they are deleted after their joins. */
+    const seenTokens: string[] = [];
     const labels: Record<string, Record<string, string>> = { "worker-1": { "topology.kubernetes.io/zone": "lab-a" }, "worker-2": { "topology.kubernetes.io/zone": "lab-b" } };
     const counts = () => hosts.map((h) => commandLines(h.lab).length);
     const delta = (before: number[]) => counts().map((c, i) => c - before[i]!);
@@ -90,24 +143,38 @@ describe("KubeadmCluster on the real engine against 3 lab SSH hosts", { timeout:
         }
     });
 
-    it("up: every step runs once, counted on each host; tokens are real; the kubeconfig points at the endpoint", async (t) => {
+    it("up: every step runs once, counted on each host; tokens are real and deleted after their joins; the kubeconfig points at the endpoint", async (t) => {
         const known = new Set(tokens());
+        const watch = await watchTokens();
         const watcher = kubelets();
         const c0 = counts();
         const t0 = Date.now();
         const r = await up().finally(() => clearInterval(watcher));
+        const events = watch.stop();
         t.diagnostic(`up, 1 control plane + 2 workers: ${((Date.now() - t0) / 1000).toFixed(1)} s`);
         // 15 SshCommands (cp-0: 5; a worker: wait-ssh, preflight, prepare-host, kubeadm-join, label-node), the identity
         // check, the component, its k8s provider and the stack.
         assert.deepEqual(changes(r), { create: 19 });
-        // cp-0: its 5 steps, and create-join-token (inside each join) and label-node per worker; a worker: 4 steps
-        // and the join's upload. The identity check compares the preflight output: no session of its own.
-        assert.deepEqual(delta(c0), [9, 5, 5]);
+        // cp-0: its 5 steps, and per worker create-join-token, delete-join-token (its upload and run: inside the
+        // join) and label-node; a worker: 4 steps and the join's upload. The identity check compares the preflight
+        // output: no session of its own (asserted after the tokens).
         assert.match(kubectl("get", "node", "worker-1", "--show-labels").stdout, /topology\.kubernetes\.io\/zone=lab-a/);
         assert.deepEqual(r.outputs["nodeNames"]!.value, ["cp-0", "worker-1", "worker-2"]);
         assert.equal(r.outputs["kubeconfig"]!.secret, true);
         assert.match(r.outputs["kubeconfig"]!.value as string, /server: https:\/\/10\.213\.0\.1:26443\n/);
-        assert.equal(tokens().filter((tk) => !known.has(tk)).length, 2, "one bootstrap token per join, made by kubeadm token create on the lab apiserver");
+        // One bootstrap token per join, made by kubeadm token create on the lab apiserver, deleted by kubeadm token
+        // delete once its join was done: none is left valid.
+        const life = tokenLife(events);
+        for (const w of ["worker-1", "worker-2"]) {
+            const l = life[`microseg: join ${w}`];
+            assert.equal(l?.added.length, 1, `${w}: one token made (${JSON.stringify(life)})`);
+            assert.deepEqual(l!.deleted, l!.added, `${w}: that token deleted`);
+        }
+        assert.deepEqual(tokens().filter((tk) => !known.has(tk)), [], "a join token is left in the cluster");
+        seenTokens.push(...events.filter((e) => e.type === "ADDED").map((e) => `${e.id}.${e.secret}`));
+        const deletes = commandLines(hosts[0]!.lab).slice(c0[0]).filter((l) => /NODE_NAME=worker-[12] bash \.microseg\/scripts\/[0-9a-f]{12}-delete-join-token\.sh$/.test(l));
+        assert.equal(deletes.length, 2, "delete-join-token ran on cp-0 once per join");
+        assert.deepEqual(delta(c0), [13, 5, 5]);
         for (const w of hosts.slice(1)) assert.ok(fs.existsSync(path.join(w.root, "etc/kubernetes/microseg/kubeadm-join.yaml")), `${w.name} joined (stand-in)`);
     });
 
@@ -123,7 +190,7 @@ describe("KubeadmCluster on the real engine against 3 lab SSH hosts", { timeout:
         let c0 = counts();
         let r = await up();
         assert.deepEqual(changes(r), { update: 2 }, "worker-1's kubeadm-join (its config carries the kubelet's labels) and label-node");
-        assert.deepEqual(delta(c0), [2, 2, 0], "create-join-token (nothing to do: the Node exists) and label-node-worker-1 on cp-0; upload + kubeadm-join on worker-1");
+        assert.deepEqual(delta(c0), [2, 2, 0], "create-join-token (nothing to do: the Node exists, no token, so no delete-join-token) and label-node-worker-1 on cp-0; upload + kubeadm-join on worker-1");
         assert.match(kubectl("get", "node", "worker-1", "--show-labels").stdout, /topology\.kubernetes\.io\/zone=lab-c/, "the joined Node gets the new label");
         // A label the kubelet may not set: worker-2's label-node step, run on cp-0 against the lab apiserver.
         labels["worker-2"]!["node-role.kubernetes.io/worker"] = "";
@@ -154,7 +221,7 @@ describe("KubeadmCluster on the real engine against 3 lab SSH hosts", { timeout:
         const key = fs.readFileSync(path.join(repoRoot, ".lab", "hosts", "id_ed25519"), "utf8");
         const keyBody = key.split("\n").filter((l) => l && !l.startsWith("-----")).join("");
         const kubeconfigKey = /client-key-data: (\S+)/.exec(fs.readFileSync(path.join(hosts[0]!.root, "etc/kubernetes/admin.conf"), "utf8"))![1]!;
-        const secrets = { "private key": keyBody.slice(0, 40), "kubeconfig client key": kubeconfigKey.slice(0, 40), ...Object.fromEntries(tokens().map((tk, i) => [`join token ${i}`, tk])) };
+        const secrets = { "private key": keyBody.slice(0, 40), "kubeconfig client key": kubeconfigKey.slice(0, 40), ...Object.fromEntries(seenTokens.map((tk, i) => [`join token ${i}`, tk])) };
         assert.ok(Object.keys(secrets).length >= 4);
         const engine = output.join("");
         for (const [what, value] of Object.entries(secrets)) {
@@ -189,7 +256,7 @@ describe("KubeadmCluster on the real engine against 3 lab SSH hosts", { timeout:
         assert.ok(!fs.existsSync(path.join(hosts[0]!.root, "etc/kubernetes/microseg")), "cp-0 not initialised");
     });
 
-    it("a join that failed is retried with a fresh token (a token lives 15 minutes; the old one may be gone)", async () => {
+    it("a join that failed leaves no token behind; it is retried with a fresh token, deleted after that join", async () => {
         resetLabRoots(hosts);
         for (const n of ["worker-1", "worker-2"]) kubectl("delete", "node", n, "--ignore-not-found");
         // worker-2's join cannot write its config: a file where its directory goes.
@@ -197,22 +264,28 @@ describe("KubeadmCluster on the real engine against 3 lab SSH hosts", { timeout:
         fs.mkdirSync(path.dirname(blocker), { recursive: true });
         fs.writeFileSync(blocker, "");
         const before = new Set(tokens("worker-2"));
+        let watch = await watchTokens();
         const watcher = kubelets();
         await assert.rejects(up(), (e: Error) => {
             assert.match(e.message, /worker-2 kubeadm-join: exit 1: /);
+            assert.doesNotMatch(e.message, /delete-join-token/, "the token was deleted");
             return true;
         }).finally(() => clearInterval(watcher));
-        const first = tokens("worker-2").filter((t) => !before.has(t));
-        assert.equal(first.length, 1, "the failed try made one token");
-        // The token expires (deleted here as the token cleaner would); the host is fixed; the next up joins.
-        assert.equal(kubectl("delete", "secret", "-n", "kube-system", `bootstrap-token-${first[0]!.split(".")[0]}`).status, 0);
+        const first = tokenLife(watch.stop())["microseg: join worker-2"];
+        assert.equal(first?.added.length, 1, "the failed try made one token");
+        assert.deepEqual(first!.deleted, first!.added, "and deleted it after the join failed");
+        assert.deepEqual(tokens("worker-2").filter((t) => !before.has(t)), []);
+        // The host is fixed; the next up joins with a token made for this try.
         fs.rmSync(blocker);
+        watch = await watchTokens();
         const watcher2 = kubelets();
         const r = await up().finally(() => clearInterval(watcher2));
         assert.equal(r.summary.result, "succeeded");
-        const second = tokens("worker-2").filter((t) => !before.has(t));
-        assert.equal(second.length, 1);
-        assert.notEqual(second[0], first[0], "a token made for this try");
+        const second = tokenLife(watch.stop())["microseg: join worker-2"];
+        assert.equal(second?.added.length, 1);
+        assert.notEqual(second!.added[0], first!.added[0], "a token made for this try");
+        assert.deepEqual(second!.deleted, second!.added, "deleted after the join");
+        assert.deepEqual(tokens("worker-2").filter((t) => !before.has(t)), []);
         assert.ok(fs.existsSync(path.join(hosts[2]!.root, "etc/kubernetes/microseg/kubeadm-join.yaml")), "worker-2 joined (stand-in)");
         assert.deepEqual(changes(await up()), {});
     });
@@ -300,6 +373,7 @@ describe("KubeadmCluster HA on the real engine: 3 control planes and a worker (4
     it("the extra control planes join one after the other (each gets a certificate key); the worker does not wait for them", async () => {
         const events: Array<{ kind: "pre" | "done"; name: string }> = [];
         const nameOf = (urn: string) => urn.split("::").pop()!;
+        const watch = await watchTokens();
         const watcher = kubeletWatcher(hosts);
         const cp0Before = commandLines(hosts[0]!.lab).length;
         s.writeSpec(hosts);
@@ -321,6 +395,113 @@ describe("KubeadmCluster HA on the real engine: 3 control planes and a worker (4
         // Each control-plane join had its token step on cp-0 make a certificate key (CONTROL_PLANE=1).
         const cpTokens = commandLines(hosts[0]!.lab).slice(cp0Before).filter((l) => l.includes("CONTROL_PLANE=1"));
         assert.equal(cpTokens.length, 2);
+        const life = tokenLife(watch.stop());
+        for (const n of names) assert.deepEqual(life[`microseg: join ${n}`]?.deleted, life[`microseg: join ${n}`]?.added, `${n}: its token deleted after its join`);
+        assert.equal(Object.values(life).flatMap((l) => l.added).length, 3);
         for (const h of hosts.slice(1, 3)) assert.match(fs.readFileSync(path.join(h.root, "etc/kubernetes/microseg/kubeadm-join.yaml"), "utf8"), /controlPlane:/, `${h.name} joined as a control plane (stand-in)`);
+    });
+});
+
+describe("KubeadmCluster through a bastion on the real engine: the bastion's host key pinned like the hosts' (4 lab SSH hosts)", { timeout: 10 * 60_000 }, () => {
+    let stopHosts = false;
+    let server: net.Server;
+    let all: LabHost[];
+    let bastion: { lab: string; address: string };
+    let s: Awaited<ReturnType<typeof newLabClusterStack>>;
+    const labels: Record<string, Record<string, string>> = { "worker-1": { "topology.kubernetes.io/zone": "lab-a" } };
+    const hostsUp = (...args: string[]) => execFileSync("bash", [path.join(repoRoot, "lab", "hosts-up.sh"), ...args], { env: { ...process.env, LAB_HOST_COUNT: "4" } });
+    const pubKey = (lab: string) => fs.readFileSync(path.join(repoRoot, ".lab", "hosts", lab, "ssh_host_ed25519_key.pub"), "utf8").split(" ").slice(0, 2).join(" ");
+    /** The cluster of `hosts`, every SSH session through the bastion (cluster.ssh.bastion), its key pinned to `pin` when given. */
+    const up = async (hosts: readonly LabHost[], pin?: string) => {
+        s.writeSpec(hosts, labels);
+        const file = path.join(s.workDir, "spec.json");
+        const spec = JSON.parse(fs.readFileSync(file, "utf8"));
+        spec.raw.cluster.ssh.bastion = { address: bastion.address, ...(pin ? { hostKey: pin } : {}) };
+        fs.writeFileSync(file, JSON.stringify(spec, null, 2));
+        const watcher = kubeletWatcher(hosts);
+        return s.stack.up({ color: "never" }).finally(() => clearInterval(watcher));
+    };
+    const counts = () => [...all.map((h) => commandLines(h.lab).length), commandLines(bastion.lab).length];
+
+    before(async () => {
+        stopHosts = spawnSync("bash", [path.join(repoRoot, "lab", "hosts-status.sh")]).status !== 0;
+        execFileSync("bash", [path.join(repoRoot, "lab", "hosts-up.sh")], { env: { ...process.env, LAB_HOST_COUNT: "4" }, stdio: "inherit" });
+        all = labHosts(3);
+        bastion = { lab: "host-4", address: labHosts(4)[3]!.address };
+        resetLabRoots(all);
+        for (const h of all.slice(1)) kubectl("delete", "node", h.name, "--ignore-not-found");
+        server = await startForwarder();
+        s = await newLabClusterStack("kubeadm-bastion");
+    });
+
+    after(async () => {
+        try {
+            if (s) await s.cleanup();
+        } finally {
+            server?.close();
+            for (const h of all.slice(1)) kubectl("delete", "node", h.name, "--ignore-not-found");
+            if (stopHosts) execFileSync("bash", [path.join(repoRoot, "lab", "hosts-down.sh")], { stdio: "inherit" });
+        }
+    });
+
+    it("unpinned: every session goes through the bastion; the first host's wait-ssh records its key, once", async () => {
+        const mark = all.map((h) => sshdLog(h.lab).length);
+        const c0 = counts();
+        const r = await up(all.slice(0, 2));
+        assert.equal(r.summary.result, "succeeded");
+        // The hosts were reached from the bastion only; the bastion only forwarded (it ran no command).
+        for (const [i, h] of all.slice(0, 2).entries()) {
+            const from = sshdLog(h.lab, mark[i]).filter((l) => l.startsWith("Accepted publickey")).map((l) => / from (\S+) /.exec(l)![1]);
+            assert.ok(from.length >= 4, `${h.name}: ${from.length} logins`);
+            assert.deepEqual([...new Set(from)], [bastion.address], `${h.name} was reached from the bastion`);
+        }
+        assert.equal(counts()[3]! - c0[3]!, 0, "the bastion ran no command");
+        const state = await s.stack.exportStack();
+        const outputsOf = (name: string) => state.deployment.resources.find((x: { urn: string }) => x.urn.endsWith(`::${name}`))!.outputs;
+        assert.equal(outputsOf("wait-ssh-cp-0").proxyHostKey, pubKey(bastion.lab), "the bastion's key as first seen, recorded");
+        assert.equal(outputsOf("wait-ssh-worker-1").proxyHostKey, pubKey(bastion.lab), "the second host's wait-ssh verified the recorded key");
+    });
+
+    it("the bastion rebuilt (a new key): refused at key exchange for a cross-host step and for a new host; nothing authenticated at the bastion, no command ran", async () => {
+        const old = pubKey(bastion.lab);
+        hostsUp("--rekey", bastion.lab);
+        assert.notEqual(pubKey(bastion.lab), old);
+        const cases: Array<[string, LabHost[], () => void, RegExp]> = [
+            // worker-1's new label reruns its join: create-join-token on cp-0 for it, through the bastion, first.
+            ["a cross-host step (the join's token on cp-0)", all.slice(0, 2), () => { labels["worker-1"]!["topology.kubernetes.io/zone"] = "lab-b"; }, /cp-0 \(for worker-1\) \(bastion [\d.]+\): SSH host key changed/],
+            // worker-2 is new: its wait-ssh pins the key cp-0's wait-ssh recorded (no second first contact).
+            ["a new host's first step", all, () => { labels["worker-1"]!["topology.kubernetes.io/zone"] = "lab-a"; }, /worker-2 \(bastion [\d.]+\): SSH host key changed/],
+        ];
+        for (const [what, hosts, edit, refusal] of cases) {
+            edit();
+            const mark = sshdLog(bastion.lab).length;
+            const c0 = counts();
+            let message = "";
+            await assert.rejects(up(hosts), (e: Error) => { message = e.message; return true; });
+            // What reached the hosts first, then the message: nothing ran, the bastion saw no authentication.
+            assert.deepEqual(counts().map((c, i) => c - c0[i]!), [0, 0, 0, 0], `${what}: a command ran (${message})`);
+            const logged = sshdLog(bastion.lab, mark);
+            const conns = sshdConnections(logged);
+            assert.ok(conns.size >= 1, `${what}: the refused connection reached the bastion's sshd:\n${logged.join("\n")}`);
+            assert.deepEqual(logged.filter((l) => AUTH_LINE.test(l)), [], `${what}: an authentication attempt at a bastion whose key changed`);
+            for (const [who, lines] of conns) assert.match(lines[lines.length - 1]!, /\[preauth\]$/, `${what}: ${who} ended before authentication`);
+            assert.match(message, refusal, what);
+            assert.ok(message.includes(`(bastion ${bastion.address}): SSH host key changed: expected `), message);
+            assert.ok(message.includes(`If the bastion was rebuilt on purpose, read its new key from a network you trust (\`ssh-keyscan -t ed25519 ${bastion.address}\` prints it after the address), compare its fingerprint with \`ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub\` on the bastion's console, then set cluster.ssh.bastion.hostKey to it, and run up again.`), message);
+        }
+        labels["worker-1"]!["topology.kubernetes.io/zone"] = "lab-b";
+    });
+
+    it("pinned in cluster.ssh.bastion.hostKey (from ssh-keyscan): up converges; the next up runs nothing", async () => {
+        const scanned = execFileSync("ssh-keyscan", ["-t", "ed25519", bastion.address], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).trim().split(" ").slice(1).join(" ");
+        assert.equal(scanned, pubKey(bastion.lab));
+        const r = await up(all, scanned);
+        assert.equal(r.summary.result, "succeeded");
+        assert.match(kubectl("get", "node", "worker-1", "--show-labels").stdout, /topology\.kubernetes\.io\/zone=lab-b/);
+        assert.ok(fs.existsSync(path.join(all[2]!.root, "etc/kubernetes/microseg/kubeadm-join.yaml")), "worker-2 joined (stand-in)");
+        const c0 = counts();
+        const again = await up(all, scanned);
+        assert.deepEqual(changes(again), {});
+        assert.deepEqual(counts().map((c, i) => c - c0[i]!), [0, 0, 0, 0]);
     });
 });

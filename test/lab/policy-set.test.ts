@@ -4,7 +4,7 @@
 // apiserver against Cilium's CRD schema, one edit -> exactly one update, a no-op up, one removal -> one delete.
 //
 // The lab runs no cilium-operator (kwok pods run no process), so lab/cilium-crds.ts stands in for it: it
-// registers the two policy CRDs, built from the reference JSON Schemas, the way the operator does at start-up.
+// registers the release's two policy CRD manifests (lab/versions.env's Cilium), the way the operator does at start-up.
 // This test removes them for the wait scenarios and leaves them as it found them (present or absent).
 // Needs the engine (lab/build-engine.sh) and a running lab (lab/up.sh).
 // Run: node --import tsx --test test/lab/policy-set.test.ts
@@ -14,9 +14,9 @@ import * as path from "node:path";
 import { after, before, describe, it } from "node:test";
 import { stringify as toYaml } from "yaml";
 import type { Stack } from "@pulumi/pulumi/automation";
-import { ccnp, fromEndpoints } from "../../policies/helpers";
+import { ccnp, fromEndpoints } from "../../lib/policy/model/helpers";
 import { policies as repoPolicies } from "../../policies/index";
-import type { PolicyManifest } from "../../policies/schema";
+import type { PolicyManifest } from "../../lib/policy/model/schema";
 import { ciliumCrdsPresent, registerCiliumCrds, registerCiliumCrdsAfter, unregisterCiliumCrds } from "../../lab/cilium-crds";
 import { kubectl, labEnv, newProgramStack, repoRoot } from "./harness";
 

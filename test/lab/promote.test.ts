@@ -15,6 +15,7 @@ import { parse as parseYaml, stringify as toYaml } from "yaml";
 import { LocalWorkspace, Stack } from "@pulumi/pulumi/automation";
 import { ciliumCrdManifests, ciliumCrdNames } from "../../lab/cilium-crds";
 import { policyDigest } from "../../components/policy/policy-set";
+import { microseg } from "../unit/cli-bin";
 import { copyProject, engineEnv, repoRoot } from "./harness";
 
 interface Lab {
@@ -75,6 +76,9 @@ function stackConfig(lab: Lab, enforcement: "default" | "always", environment: s
     config["microseg:cluster"].controlPlaneEndpoint = `127.0.0.1:${lab.apiserverPort}`;
     config["microseg:cilium"].chart.path = path.resolve(repoRoot, config["microseg:cilium"].chart.path);
     config["microseg:cilium"].policyEnforcementMode = enforcement;
+    // dev and staging deploy the HTTP rules (policies.httpRules "omit" is the datapath lab's alone, refused elsewhere);
+    // these kwok labs run no agent, so nothing waits for an Envoy.
+    delete config["microseg:policies"].httpRules;
     return config;
 }
 
@@ -102,11 +106,11 @@ describe("microseg promote on two lab clusters", { timeout: 30 * 60_000 }, () =>
     let staging: Stack;
     const env = engineEnv();
 
+    // Through the installed bin (`npx --no-install microseg promote`), in the lab's engine environment (the
+    // caller's own: promote uses the caller's pulumi, backend and passphrase).
     const promote = (...args: string[]) => {
-        const r = spawnSync(process.execPath, [path.join(repoRoot, "bin", "microseg.js"), "promote", ...args, "--project-dir", workDir], {
-            cwd: workDir, env: { ...process.env, ...env }, encoding: "utf8", timeout: 15 * 60_000, stdio: ["ignore", "pipe", "pipe"],
-        });
-        return { code: r.status, out: r.stdout, err: r.stderr };
+        const r = microseg(["promote", ...args, "--project-dir", workDir], workDir, { env, timeoutMs: 15 * 60_000 });
+        return { code: r.code, out: r.stdout, err: r.stderr };
     };
     const editPolicy = (file: string, from: string, to: string) => {
         const f = path.join(workDir, "policies", file);
@@ -223,4 +227,100 @@ describe("microseg promote on two lab clusters", { timeout: 30 * 60_000 }, () =>
         const cnp = JSON.parse(kubectl(stagingLab, ["-n", "backend", "get", "ciliumnetworkpolicy", "namespace-isolation", "-o", "json"]).stdout);
         assert.equal(JSON.stringify(cnp.spec).includes("frontend"), true, "staging keeps its policy");
     });
+});
+
+// promote on a backend of the caller's own, not the lab's: their `pulumi` (a wrapper on PATH that logs its
+// calls and runs the engine built here), their PULUMI_HOME (the plugins installed, nothing else), their passphrase,
+// and their backend, once by PULUMI_BACKEND_URL and once by `pulumi login`. A trivial program (no cluster): what is
+// tested is where the stacks are read from and with what.
+describe("microseg promote on the caller's own backend", { timeout: 20 * 60_000 }, () => {
+    const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "microseg-promote-own-"));
+    const calls = path.join(tmp, "pulumi-calls.log");
+    const home = path.join(tmp, "pulumi-home");
+    const PASSPHRASE = "not-the-lab-passphrase";
+    let workDir: string;
+
+    /** The caller's environment: none of the lab's (test/run.sh sourced lab/engine-env.sh into this process). */
+    const callerEnv = (backend: Record<string, string | undefined>): Record<string, string | undefined> => ({
+        PATH: [path.join(tmp, "bin"), path.dirname(process.execPath), "/usr/bin", "/bin"].join(path.delimiter),
+        PULUMI_HOME: home, PULUMI_CONFIG_PASSPHRASE: PASSPHRASE, PULUMI_CONFIG_PASSPHRASE_FILE: undefined,
+        PULUMI_BACKEND_URL: undefined, ...backend,
+        PULUMI_SKIP_UPDATE_CHECK: "true", PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true", PULUMI_AUTOMATION_API_SKIP_VERSION_CHECK: "true",
+        MICROSEG_REPO: undefined, MICROSEG_ENGINE: undefined,
+    });
+    const defined = (e: Record<string, string | undefined>) => Object.fromEntries(Object.entries(e).filter((x): x is [string, string] => x[1] !== undefined));
+
+    /**
+     * `pulumi ...args` in `workDir` with exactly the caller's environment `env` (not the Automation API: its
+     * LocalWorkspace adds its envVars to this process's environment, which holds the lab's PULUMI_BACKEND_URL).
+     */
+    const pulumiAs = (env: Record<string, string | undefined>, args: string[], input?: string): string => {
+        const r = spawnSync(path.join(tmp, "bin", "pulumi"), [...args, "--non-interactive"], { cwd: workDir, env: defined({ ...process.env, ...env }), input, encoding: "utf8" });
+        assert.equal(r.status, 0, `pulumi ${args.join(" ")}: ${r.stdout}${r.stderr}`);
+        return r.stdout;
+    };
+
+    /** Two stacks of `workDir` on the backend of `env`; FROM up once, each with a secret under the caller's passphrase. */
+    function twoStacks(env: Record<string, string | undefined>, prefix: string): { from: string; to: string } {
+        const config = { config: { "microseg:environment": "dev", "microseg:cluster": { mode: "existing", kubeconfigPath: "kubeconfig", controlPlaneEndpoint: "127.0.0.1:6443" }, "microseg:cilium": { version: "1.18.2" } } };
+        const [from, to] = [`${prefix}-from`, `${prefix}-to`];
+        for (const s of [from, to]) {
+            fs.writeFileSync(path.join(workDir, `Pulumi.${s}.yaml`), toYaml(config));
+            pulumiAs(env, ["stack", "init", s]);
+            pulumiAs(env, ["config", "set", "--secret", "--stack", s, "own:probe"], "encrypted with the caller's passphrase");
+        }
+        assert.match(pulumiAs(env, ["up", "--yes", "--stack", from, "--color", "never"]), /Resources:\n\s+\+ 1 created/);
+        return { from, to };
+    }
+
+    before(() => {
+        fs.mkdirSync(path.join(tmp, "bin"));
+        // The caller's pulumi: logs each call, then runs the engine built here.
+        fs.writeFileSync(path.join(tmp, "bin", "pulumi"), `#!/bin/sh\necho "$*" >> '${calls}'\nexec '${path.join(repoRoot, ".engine", "bin", "pulumi")}' "$@"\n`, { mode: 0o755 });
+        fs.mkdirSync(home);
+        fs.symlinkSync(path.join(repoRoot, ".engine", "pulumi-home", "plugins"), path.join(home, "plugins"));
+        workDir = copyProject();
+        fs.writeFileSync(path.join(workDir, "index.ts"), 'export const policyDigest = "digest-on-the-own-backend";\n');
+    });
+    after(() => {
+        if (workDir) fs.rmSync(workDir, { recursive: true, force: true });
+        fs.rmSync(tmp, { recursive: true, force: true });
+    });
+
+    const labStacks = () => {
+        const dir = path.join(repoRoot, ".pulumi-state", ".pulumi", "stacks", "microseg");
+        return fs.existsSync(dir) ? fs.readdirSync(dir) : [];
+    };
+
+    for (const how of ["PULUMI_BACKEND_URL", "pulumi login"] as const) {
+        it(`${how}: the stacks are read from and applied to that backend, with that pulumi and passphrase`, () => {
+            const backendDir = path.join(tmp, how === "PULUMI_BACKEND_URL" ? "state-env" : "state-login");
+            fs.mkdirSync(backendDir);
+            const prefix = how === "PULUMI_BACKEND_URL" ? "own-env" : "own-login";
+            let env: Record<string, string | undefined>;
+            if (how === "PULUMI_BACKEND_URL") {
+                env = callerEnv({ PULUMI_BACKEND_URL: `file://${backendDir}` });
+            } else {
+                env = callerEnv({});
+                const login = spawnSync(path.join(tmp, "bin", "pulumi"), ["login", `file://${backendDir}`], { env: defined({ ...process.env, ...env }), encoding: "utf8" });
+                assert.equal(login.status, 0, login.stderr);
+            }
+            const { from, to } = twoStacks(env, prefix);
+            fs.writeFileSync(calls, "");
+
+            const r = microseg(["promote", from, to, "--yes"], workDir, { env, timeoutMs: 10 * 60_000 });
+            assert.equal(r.code, 0, r.stdout + r.stderr);
+            assert.equal(r.stderr.split("\n")[0], `promote: your environment: ${path.join(tmp, "bin", "pulumi")}, stacks of file://${backendDir} (${how === "PULUMI_BACKEND_URL" ? "PULUMI_BACKEND_URL" : `pulumi login, ${home}`})`);
+            assert.match(r.stdout, new RegExp(`promoted "${from}" to "${to}" \\(create 1\\); tags: microseg:promoted-from=${from} microseg:policy-digest=digest-on-the-own-backend`));
+            // The caller's pulumi ran every engine command (stack list, previews, up, tags).
+            const ran = fs.readFileSync(calls, "utf8");
+            assert.match(ran, /^stack ls /m);
+            assert.match(ran, /^preview /m);
+            assert.match(ran, /^up /m);
+            // The state is in that backend, the tags on its stack; the lab's backend holds neither stack.
+            for (const s of [from, to]) assert.ok(fs.existsSync(path.join(backendDir, ".pulumi", "stacks", "microseg", `${s}.json`)), `${s} in ${backendDir}`);
+            assert.equal((JSON.parse(pulumiAs(env, ["stack", "tag", "ls", "--json", "--stack", to])) as Record<string, string>)["microseg:promoted-from"], from);
+            assert.deepEqual(labStacks().filter((n) => n === `${from}.json` || n === `${to}.json`), []);
+        });
+    }
 });

@@ -13,8 +13,8 @@ import * as path from "node:path";
 import { after, before, describe, it } from "node:test";
 import { Client } from "ssh2";
 import { LocalWorkspace, Stack, type UpResult } from "@pulumi/pulumi/automation";
-import { hostStep } from "../../lib/host-scripts";
-import { cliStackExport, crashLabHost, engineEnv, readEnvFile, repoRoot } from "./harness";
+import { hostStep } from "../../lib/cluster/host-scripts";
+import { AUTH_LINE, cliStackExport, crashLabHost, engineEnv, readEnvFile, repoRoot, sshdConnections, sshdLog } from "./harness";
 
 const PROJECT = "sshcommand-lab";
 const HOSTS_DIR = path.join(repoRoot, ".lab", "hosts");
@@ -25,8 +25,11 @@ interface Step {
     name: string; host: string; step: string; command: string;
     stdin?: string; secretStdin?: string; upload?: { path: string; content: string; mode?: number };
     delete?: string; triggers?: unknown; hostKey?: string; secretStdout?: boolean; dialRetries?: number;
-    /** Connect through this lab host as a bastion (ssh -J). */
+    /** Connect through this lab host as a bastion (ssh -J), its key pinned to `viaHostKey` when given. */
     via?: string;
+    viaHostKey?: string;
+    /** First run `command` on `host` (its key pinned), its stdout on create's stdin; then `cleanup` there with it. */
+    from?: { host: string; step: string; command: string; cleanup?: string };
     /** Log in with the key held by the test's ssh-agent instead of the private key. */
     agent?: boolean;
 }
@@ -47,8 +50,14 @@ for (const s of spec.steps) {
         connection: {
             host: spec.addresses[s.host], user: spec.user, hostKey: s.hostKey, dialTimeoutSeconds: 5, dialRetries: s.dialRetries ?? 1,
             ...(s.agent ? { agentSocket: spec.agentSocket } : { privateKey }),
-            ...(s.via ? { proxy: { host: spec.addresses[s.via], user: spec.user, privateKey } } : {}),
+            ...(s.via ? { proxy: { host: spec.addresses[s.via], user: spec.user, privateKey, hostKey: s.viaHostKey, hostKeySetting: "cluster.ssh.bastion.hostKey" } } : {}),
         },
+        createStdinFrom: s.from ? {
+            hostName: s.from.host, stepName: s.from.step,
+            connection: { host: spec.addresses[s.from.host], user: spec.user, privateKey, hostKey: spec.hostKeys[s.from.host], dialTimeoutSeconds: 5, dialRetries: 1 },
+            command: { command: s.from.command },
+            cleanup: s.from.cleanup ? { stepName: "clean-up", command: { command: s.from.cleanup } } : undefined,
+        } : undefined,
         create: { command: s.command, stdin: s.secretStdin !== undefined ? pulumi.secret(s.secretStdin) : s.stdin, upload: s.upload },
         delete: s.delete ? { command: s.delete } : undefined,
         triggers: s.triggers,
@@ -86,7 +95,11 @@ describe("SshCommand on the real engine against the lab's sshd hosts", { timeout
     let agentPid: string | undefined;
 
     const writeSpec = () => {
-        const spec = { keyPath: hosts["LAB_HOSTS_KEY"], agentSocket, user: hosts["LAB_HOSTS_USER"], addresses: Object.fromEntries([1, 2, 3].map((i) => [`host-${i}`, hosts[`LAB_HOST_${i}_ADDRESS`]])), steps };
+        const spec = {
+            keyPath: hosts["LAB_HOSTS_KEY"], agentSocket, user: hosts["LAB_HOSTS_USER"], steps,
+            addresses: Object.fromEntries([1, 2, 3].map((i) => [`host-${i}`, hosts[`LAB_HOST_${i}_ADDRESS`]])),
+            hostKeys: Object.fromEntries([1, 2, 3].map((i) => [`host-${i}`, hostPublicKey(`host-${i}`)])),
+        };
         fs.writeFileSync(path.join(workDir, "spec.json"), JSON.stringify(spec, null, 2));
     };
     const up = async () => {
@@ -238,6 +251,77 @@ describe("SshCommand on the real engine against the lab's sshd hosts", { timeout
         steps = steps.filter((s) => s.name !== "fail-wrong-pin");
     });
 
+    it("a pinned ssh-rsa host key connects: rsa-sha2-512/256 are offered (OpenSSH 9 refuses SHA-1 ssh-rsa signatures)", async () => {
+        hostsUp("--rsa-host-key", "host-2");
+        hosts = hostsEnv();
+        const rsa = hosts["LAB_HOST_2_RSA_HOST_KEY"]!;
+        assert.match(rsa, /^ssh-rsa AAAA/);
+        // What e63cdae offered for an ssh-rsa pin, the SHA-1 `ssh-rsa` alone: this OpenSSH refuses it at key exchange.
+        const oldList = await new Promise<string>((resolve, reject) => {
+            const c = new Client();
+            c.on("error", (e: Error) => { c.end(); resolve(e.message); }).on("ready", () => { c.end(); reject(new Error("connected with ssh-rsa only")); })
+                .connect({ host: hosts["LAB_HOST_2_ADDRESS"], username: "ubuntu", privateKey: fs.readFileSync(hosts["LAB_HOSTS_KEY"]!), readyTimeout: 10_000, algorithms: { serverHostKey: ["ssh-rsa"] } });
+        });
+        assert.match(oldList, /no matching host key format|Handshake failed/i);
+        // The host serves both keys: unpinned, the client takes ed25519 (as the first test recorded).
+        steps.push(step("rsa-pin", "host-2", "rsa-pin", "echo rsa-ok", { hostKey: rsa }));
+        // (a failed up drops the step, so the tests after this one do not inherit it)
+        const r = await up().catch((e: Error) => { steps = steps.filter((s) => s.name !== "rsa-pin"); throw e; });
+        assert.deepEqual(changes(r), { create: 1 });
+        const res = (r.outputs["results"]!.value as Record<string, { stdout: string; hostKey: string; fingerprint: string }>)["rsa-pin"]!;
+        assert.equal(res.stdout, "rsa-ok\n");
+        assert.equal(res.hostKey, rsa, "the RSA key was the one verified");
+        const rsaFingerprint = execFileSync("ssh-keygen", ["-l", "-E", "sha256", "-f", path.join(HOSTS_DIR, "host-2", "ssh_host_rsa_key.pub")], { encoding: "utf8" }).split(" ")[1];
+        assert.equal(res.fingerprint, rsaFingerprint);
+        assert.equal(count("host-2", `${run}-rsa-pin`), 1);
+        steps = steps.filter((s) => s.name !== "rsa-pin");
+        assert.deepEqual(changes(await up()), { delete: 1 });
+    });
+
+    it("a command on another host feeds create's stdin; its cleanup runs there afterwards with the same output, also when create fails", async () => {
+        const made = `TOKEN=${run}-fed-${Date.now().toString(36)}`;
+        const home = "/home/ubuntu";
+        const seen = path.join(home, `${run}-cleanup-saw`);
+        const from = (cleanup: string) => ({ host: "host-1", step: "make-token", command: marked("fed-make", `echo ${made}`), cleanup: marked("fed-clean", cleanup) });
+        const record = `cat >> ${seen}`;
+        steps.push(step("fed", "host-2", "use-token", `read -r v; test "$v" = ${made} && echo fed-ok`, { from: from(record), secretStdout: true }));
+        let r = await up().catch((e: Error) => { steps = steps.filter((s) => s.name !== "fed"); throw e; });
+        assert.deepEqual(changes(r), { create: 1 });
+        assert.equal((r.outputs["results"]!.value as Record<string, { stdout: string }>)["fed"]!.stdout, "fed-ok\n");
+        assert.deepEqual([count("host-1", `${run}-fed-make`), count("host-2", `${run}-fed`), count("host-1", `${run}-fed-clean`)], [1, 1, 1]);
+        assert.equal(fs.readFileSync(seen, "utf8"), `${made}\n`, "the cleanup read what the first command printed");
+        const order = fs.readFileSync(path.join(HOSTS_DIR, "host-1", "commands.log"), "utf8").split("\n").filter((l) => l.includes(`${run}-fed-`));
+        assert.deepEqual(order.map((l) => /(fed-make|fed-clean)/.exec(l)![1]), ["fed-make", "fed-clean"]);
+
+        // create fails: the cleanup still runs (a failed join leaves no valid token); the error is create's.
+        steps = steps.map((s) => (s.name === "fed" ? { ...s, command: marked("fed", "read -r v; echo refused >&2; exit 3"), triggers: ["fail"] } : s));
+        await assert.rejects(up(), (e: Error) => {
+            assert.match(e.message, /host-2 use-token: exit 3: refused/);
+            assert.doesNotMatch(e.message, /clean-up/);
+            return true;
+        });
+        assert.deepEqual([count("host-1", `${run}-fed-make`), count("host-1", `${run}-fed-clean`)], [2, 2]);
+        assert.equal(fs.readFileSync(seen, "utf8"), `${made}\n${made}\n`);
+
+        // The cleanup fails after create succeeded: the step fails, naming the cleanup and saying create succeeded.
+        steps = steps.map((s) => (s.name === "fed" ? { ...s, command: marked("fed", "cat >/dev/null; echo fed-ok"), triggers: ["cleanup-fails"], from: from("cat >/dev/null; echo cannot clean >&2; exit 4") } : s));
+        await assert.rejects(up(), (e: Error) => {
+            // (the engine indents the message's second line)
+            assert.match(e.message, /host-1 clean-up: exit 4: cannot clean\n\s*\(host-2 use-token itself succeeded; the next up runs it again, which does nothing on a done host, and retries this\.\)/);
+            return true;
+        });
+        // Nothing printed by the first command: no cleanup runs.
+        steps = steps.map((s) => (s.name === "fed" ? { ...s, command: marked("fed", "cat >/dev/null; echo fed-ok"), triggers: ["nothing-fed"], from: { ...from(record), command: marked("fed-make", "true") } } : s));
+        const cleans = count("host-1", `${run}-fed-clean`);
+        r = await up();
+        assert.deepEqual(changes(r), { update: 1 });
+        assert.equal(count("host-1", `${run}-fed-clean`), cleans);
+        assert.ok(!cliStackExport(workDir, stack.name).includes(made.slice("TOKEN=".length)), "the fed output is in the state");
+        fs.rmSync(seen, { force: true });
+        steps = steps.filter((s) => s.name !== "fed");
+        assert.deepEqual(changes(await up()), { delete: 1 });
+    });
+
     it("through a bastion (ssh -J, the bastion's stock sshd forwards): the command runs on the target, which sees the bastion's address", async () => {
         const acceptedFrom = (host: string) => fs.readFileSync(path.join(HOSTS_DIR, host, "sshd.log"), "utf8").split("\n").filter((l) => l.startsWith("Accepted publickey")).map((l) => / from (\S+) /.exec(l)?.[1]);
         const bastionLogins = acceptedLogins("host-1");
@@ -250,6 +334,22 @@ describe("SshCommand on the real engine against the lab's sshd hosts", { timeout
         assert.equal(acceptedFrom("host-3").pop(), hosts["LAB_HOST_1_ADDRESS"], "host-3 was reached from the bastion");
         assert.equal((r.outputs["results"]!.value as Record<string, { stdout: string }>)["via-bastion"]!.stdout, "via-bastion-ok\n");
         assert.deepEqual(changes(await up()), {});
+    });
+
+    it("a bastion whose key is not the pinned one is refused during key exchange: its sshd logged the connection, no authentication attempt", async () => {
+        const mark = sshdLog("host-1").length;
+        steps.push(step("fail-bastion-pin", "host-3", "via-bastion", "true", { via: "host-1", viaHostKey: hostPublicKey("host-2") }));
+        const refused = up().finally(() => { steps = steps.filter((s) => s.name !== "fail-bastion-pin"); });
+        await assert.rejects(refused, (e: Error) => {
+            assert.ok(e.message.includes(`host-3 (bastion ${hosts["LAB_HOST_1_ADDRESS"]}): SSH host key changed: expected ${sshKeygenFingerprint("host-2")} got ${sshKeygenFingerprint("host-1")}. If the bastion was rebuilt on purpose, read its new key from a network you trust (\`ssh-keyscan -t ed25519 ${hosts["LAB_HOST_1_ADDRESS"]}\` prints it after the address), compare its fingerprint with \`ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub\` on the bastion's console, then set cluster.ssh.bastion.hostKey to it, and run up again.`), e.message);
+            return true;
+        });
+        const logged = sshdLog("host-1", mark);
+        const conns = sshdConnections(logged);
+        assert.equal(conns.size, 1, `one connection reached the bastion (a changed key is not retried):\n${logged.join("\n")}`);
+        assert.deepEqual(logged.filter((l) => AUTH_LINE.test(l)), [], "the bastion saw an authentication attempt");
+        assert.match([...conns.values()][0]!.pop()!, /\[preauth\]$/);
+        assert.equal(count("host-3", `${run}-fail-bastion-pin`), 0);
     });
 
     it("with an ssh-agent (no private key in the connection): logs in and runs", async () => {

@@ -63,8 +63,10 @@ describe("lab stack on the real engine", { timeout: 20 * 60_000 }, () => {
         assert.deepEqual(ccnps.stdout.trim().split(" ").filter(Boolean).sort(), expectedCcnps.sort());
         assert.deepEqual(result.outputs.policies?.value.slice().sort(), typedPolicies.map(policyDisplayName).sort());
 
-        assert.equal(result.outputs.hubbleRelayAddress?.value, "127.0.0.1:31245");
-        assert.equal(result.outputs.hubbleConfigCommands?.value[0], "hubble config set relay-address 127.0.0.1:31245");
+        // The relay address is the first of Pulumi.lab.yaml's nodeAddresses (the datapath lab's first node).
+        const relayAddress = `${labStackConfig()["microseg:cluster"].nodeAddresses[0]}:31245`;
+        assert.equal(result.outputs.hubbleRelayAddress?.value, relayAddress);
+        assert.equal(result.outputs.hubbleConfigCommands?.value[0], `hubble config set relay-address ${relayAddress}`);
         assert.equal(result.outputs.kubeconfig?.secret, true);
         assert.equal(result.outputs.hubbleClientKey?.secret, true);
     });
@@ -163,5 +165,117 @@ describe("lab stack on the real engine", { timeout: 20 * 60_000 }, () => {
         assert.equal(kubectl("get", "ciliumclusterwidenetworkpolicies", "-o", "name").stdout.trim(), "");
         const left = (await stack.exportStack()).deployment.resources ?? [];
         assert.deepEqual(left.filter((r: { type: string }) => r.type !== "pulumi:pulumi:Stack"), []);
+    });
+});
+
+// The cluster-ownership guard (index.ts deployedRecord/guardClusterIdentity) against the real kube-apiserver:
+// only its "not found" means "no record"; a refused read (403) or no answer stops preview with the API server,
+// what happened and the fix; and the record is read with the configured cluster.context, as the provider does.
+describe("the stack record guard on the real kube-apiserver", { timeout: 20 * 60_000 }, () => {
+    let stack: Stack;
+    let workDir: string;
+    let cleanup: () => Promise<void>;
+    const sa = `microseg-norbac-${process.pid}`;
+    type Kubeconfig = { clusters: { name: string; cluster: Record<string, unknown> }[]; users: { name: string; user: Record<string, unknown> }[] };
+    let admin: Kubeconfig;
+    let noRbacToken: string;
+    const UNREACHABLE = "https://127.0.0.1:1";
+
+    /** A kubeconfig file of the given contexts (name -> server and user), current-context `current`. */
+    function kubeconfigFile(file: string, current: string, contexts: Record<string, { server: string; user: "admin" | "norbac" }>): string {
+        const doc = {
+            apiVersion: "v1", kind: "Config", "current-context": current,
+            clusters: Object.entries(contexts).map(([name, c]) => ({ name, cluster: { ...admin.clusters[0]!.cluster, server: c.server } })),
+            users: [{ name: "admin", user: admin.users[0]!.user }, { name: "norbac", user: { token: noRbacToken } }],
+            contexts: Object.entries(contexts).map(([name, c]) => ({ name, context: { cluster: name, user: c.user } })),
+        };
+        const p = path.join(workDir, file);
+        fs.writeFileSync(p, toYaml(doc), { mode: 0o600 });
+        return p;
+    }
+    function useKubeconfig(kubeconfigPath: string, context?: string): void {
+        const config = labStackConfig();
+        config["microseg:cluster"].kubeconfigPath = kubeconfigPath;
+        if (context !== undefined) config["microseg:cluster"].context = context;
+        fs.writeFileSync(path.join(workDir, `Pulumi.${stack.name}.yaml`), toYaml({ config }));
+    }
+    const STOP = /microseg: cannot read this cluster's stack record \(ConfigMap kube-system\/microseg-stack\): /;
+    const WHY = /Without it microseg cannot tell whether another stack owns the cluster or whether this change would rebuild it, so preview stops here \(nothing was changed\); only the API server's "not found" means a new cluster\./;
+
+    before(async () => {
+        await registerCiliumCrds();
+        ({ stack, workDir, cleanup } = await newLabStack("guard"));
+        admin = parseYaml(fs.readFileSync(labEnv().KUBECONFIG, "utf8")) as Kubeconfig;
+        // A real identity with no RBAC rights at all: a ServiceAccount with no binding (only discovery is allowed).
+        assert.equal(kubectl("-n", "default", "create", "serviceaccount", sa).status, 0);
+        const token = kubectl("-n", "default", "create", "token", sa, "--duration", "1h");
+        assert.equal(token.status, 0, token.stderr);
+        noRbacToken = token.stdout.trim();
+        // No record on the cluster: the not-found case is the real one.
+        assert.match(kubectl("-n", "kube-system", "get", "configmap", "microseg-stack").stderr, /NotFound/);
+    });
+    after(async () => {
+        kubectl("-n", "kube-system", "delete", "configmap", "microseg-stack", "--ignore-not-found");
+        kubectl("-n", "default", "delete", "serviceaccount", sa, "--ignore-not-found");
+        await cleanup?.();
+    });
+
+    it("a user without RBAC rights (403) stops preview naming the API server, its answer and the RBAC fix; nothing is created", async () => {
+        useKubeconfig(kubeconfigFile("norbac.yaml", "lab", { lab: { server: labEnv().LAB_APISERVER_URL!, user: "norbac" } }));
+        await assert.rejects(stack.preview({ color: "never" }), (e: Error) => {
+            assert.match(e.message, STOP);
+            assert.ok(e.message.includes(
+                `the API server ${labEnv().LAB_APISERVER_URL} answered HTTP 403 Forbidden (configmaps "microseg-stack" is forbidden: User "system:serviceaccount:default:${sa}" cannot get resource "configmaps" in API group "" in the namespace "kube-system").`,
+            ), e.message);
+            assert.match(e.message, WHY);
+            assert.match(e.message, /Check the credentials of the kubeconfig of cluster\.kubeconfig \/ cluster\.kubeconfigPath, its current-context: they must be valid for this API server and allowed by RBAC to get ConfigMaps in kube-system/);
+            assert.ok(!e.message.includes(noRbacToken), "the token is in the message");
+            return true;
+        });
+        assert.deepEqual((await stack.exportStack()).deployment.resources ?? [], []);
+    });
+
+    it("an unreachable API server stops preview with the address and the cause", async () => {
+        useKubeconfig(kubeconfigFile("unreachable.yaml", "gone", { gone: { server: UNREACHABLE, user: "admin" } }));
+        await assert.rejects(stack.preview({ color: "never" }), (e: Error) => {
+            assert.match(e.message, STOP);
+            assert.ok(e.message.includes(`the API server ${UNREACHABLE} was not reached (connect ECONNREFUSED 127.0.0.1:1).`), e.message);
+            assert.match(e.message, /Check that it is up and reachable from where pulumi runs, and that the kubeconfig of cluster\.kubeconfig \/ cluster\.kubeconfigPath, its current-context names the right server\./);
+            return true;
+        });
+    });
+
+    it("the API server's not found (no record yet) lets preview through: a new cluster", async () => {
+        useKubeconfig(labEnv().KUBECONFIG!);
+        const preview = await stack.preview({ color: "never" });
+        assert.ok((preview.changeSummary.create ?? 0) >= 5, JSON.stringify(preview.changeSummary));
+        assert.doesNotMatch(preview.stdout, STOP);
+    });
+
+    it("two contexts: the configured one (cluster.context), not the current one, is read", async () => {
+        // current-context points at an address nothing listens on; cluster.context at the lab, where another
+        // stack's record is planted: the refusal naming that stack shows the lab's record was read.
+        const file = kubeconfigFile("two-contexts.yaml", "elsewhere", {
+            elsewhere: { server: UNREACHABLE, user: "admin" },
+            lab: { server: labEnv().LAB_APISERVER_URL!, user: "admin" },
+        });
+        const plant = kubectl("-n", "kube-system", "create", "configmap", "microseg-stack", "--from-literal=project=other-project", "--from-literal=stack=other");
+        assert.equal(plant.status, 0, plant.stderr);
+        useKubeconfig(file, "lab");
+        await assert.rejects(stack.preview({ color: "never" }), (e: Error) => {
+            assert.match(e.message, /cluster: already managed by stack "other-project\/other" \(ConfigMap kube-system\/microseg-stack\), not "microseg\/guard-/);
+            assert.doesNotMatch(e.message, STOP);
+            return true;
+        });
+        // Without cluster.context the current one is read, as the provider would use it.
+        useKubeconfig(file);
+        await assert.rejects(stack.preview({ color: "never" }), (e: Error) => {
+            assert.ok(e.message.includes(`the API server ${UNREACHABLE} was not reached`), e.message);
+            return true;
+        });
+        assert.equal(kubectl("-n", "kube-system", "delete", "configmap", "microseg-stack").status, 0);
+        useKubeconfig(file, "lab");
+        const preview = await stack.preview({ color: "never" });
+        assert.ok((preview.changeSummary.create ?? 0) >= 5, JSON.stringify(preview.changeSummary));
     });
 });

@@ -1,8 +1,9 @@
-// lib/artefacts.ts: registry lookup and the YAML printed by `microseg render` (secrets redacted).
+// lib/stack/artefacts.ts: registry lookup and the YAML printed by `microseg render` (secrets redacted).
 import assert from "node:assert/strict";
+import { FIXTURE_POLICIES } from "../fixtures/stack-policies";
 import { describe, it } from "node:test";
 import { parseConfig, Secret, type StackConfig } from "../../config";
-import { ARTEFACT_KINDS, artefactsToYaml, renderArtefacts, type ArtefactKind } from "../../lib/artefacts";
+import { ARTEFACT_KINDS, artefactsToYaml, renderArtefacts, type ArtefactKind } from "../../lib/stack/artefacts";
 
 const cfg: StackConfig = parseConfig(
   {
@@ -25,14 +26,14 @@ describe("artefacts", () => {
   });
 
   it("renders all kinds in order, or only one", () => {
-    assert.deepEqual(renderArtefacts(cfg, undefined, kinds).map((a) => a.name), ["one", "two"]);
-    assert.deepEqual(renderArtefacts(cfg, "b", kinds).map((a) => a.name), ["two"]);
-    assert.throws(() => renderArtefacts(cfg, "c", kinds), { message: 'unknown artefact kind "c"; registered kinds: a, b' });
+    assert.deepEqual(renderArtefacts(cfg, FIXTURE_POLICIES, undefined, kinds).map((a) => a.name), ["one", "two"]);
+    assert.deepEqual(renderArtefacts(cfg, FIXTURE_POLICIES, "b", kinds).map((a) => a.name), ["two"]);
+    assert.throws(() => renderArtefacts(cfg, FIXTURE_POLICIES, "c", kinds), { message: 'unknown artefact kind "c"; registered kinds: a, b' });
   });
 
   it("prints multi-document YAML with a comment per document and no secret", () => {
     assert.equal(
-      artefactsToYaml(renderArtefacts(cfg, undefined, kinds), cfg),
+      artefactsToYaml(renderArtefacts(cfg, FIXTURE_POLICIES, undefined, kinds), cfg),
       "# a: one\nenv: lab\ntoken: \"[secret]\"\n---\n# b: two\nnote: kubeconfig is [secret]\n",
     );
   });

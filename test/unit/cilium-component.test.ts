@@ -1,13 +1,15 @@
 // components/cilium/*.ts with Pulumi mocks: resources created, names, parents, values passed, the render
 // invoke at preview, and refusals before anything is registered.
 import { strict as assert } from "node:assert";
-import * as path from "node:path";
 import * as http from "node:http";
 import type { AddressInfo } from "node:net";
 import { after, before, describe, it } from "node:test";
 import * as pulumi from "@pulumi/pulumi";
+import { ciliumShare } from "../../lab/cilium-share";
 
-const CHART = path.resolve(__dirname, "../../../shared/reference/cilium/chart/cilium");
+// The released chart pinned by lab/versions.env (lab/setup.sh builds it).
+const { chartDir: CHART, version: CHART_VERSION } = ciliumShare();
+const re = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 
 interface Registered { type: string; name: string; inputs: Record<string, unknown>; parent?: string; id?: string }
 const registered: Registered[] = [];
@@ -66,27 +68,38 @@ describe("Cilium", () => {
     });
     it("a local (air-gapped) chart is installed from its path and its version must match the pin", async () => {
         const { Cilium } = await import("../../components/cilium/cilium");
-        const c = new Cilium("airgap", { values: BASE, chart: { version: "1.19.0-dev", path: CHART } });
+        const c = new Cilium("airgap", { values: BASE, chart: { version: CHART_VERSION, path: CHART } });
         await out(c.releaseStatus);
         const rel = registered.find((r) => r.name === "airgap-helm-release")!;
         assert.equal(rel.inputs["chart"], CHART);
         assert.equal(rel.inputs["version"], undefined);
         assert.throws(() => new Cilium("pinned", { values: BASE, chart: { version: "1.18.4", path: CHART } }),
-            /cilium\.chart\.version: the local chart at .* is 1\.19\.0-dev, not the pinned version \("1\.18\.4"\)\. Pin "1\.19\.0-dev" or point cilium\.chart\.path at the 1\.18\.4 chart\./);
+            new RegExp(`cilium\\.version: the local chart at cilium\\.chart\\.path \\(.*\\) is ${re(CHART_VERSION)}, not the pinned version \\("1\\.18\\.4"\\)\\. Pin "${re(CHART_VERSION)}" or point cilium\\.chart\\.path at the 1\\.18\\.4 chart\\.`));
         assert.equal(registered.some((r) => r.name === "pinned-helm-release"), false);
     });
     it("refuses bad values (builder and schema) before registering the Release", async () => {
         const { Cilium } = await import("../../components/cilium/cilium");
         assert.throws(
-            () => new Cilium("bad", { values: { ...BASE, overrides: { kubeProxyReplacement: "strict", "enable-hubble": true } }, chart: { version: "1.19.0-dev", path: CHART } }),
+            () => new Cilium("bad", { values: { ...BASE, overrides: { kubeProxyReplacement: "strict", "enable-hubble": true } }, chart: { version: CHART_VERSION, path: CHART } }),
             (e: unknown) => e instanceof pulumi.ResourceError
                 && /cilium\.valuesOverrides\.kubeProxyReplacement: legacy value removed in Cilium 1\.15/.test(e.message)
                 && /cilium\.valuesOverrides\.enable-hubble: not a value of the chart/.test(e.message));
         assert.equal(registered.some((r) => r.name === "bad-helm-release"), false);
     });
+    it("outputs the port-forward line for Hubble UI, and warns (engine log) when the UI is exposed", async () => {
+        const { Cilium } = await import("../../components/cilium/cilium");
+        const quiet = new Cilium("quiet", { values: BASE, chart: { version: "1.18.4" } });
+        assert.equal(quiet.hubbleUiPortForward, "kubectl -n kube-system port-forward svc/hubble-ui 12000:80");
+        assert.deepEqual(quiet.warnings, []);
+        const open = new Cilium("open", { values: { ...BASE, ui: { nodePort: 31235 }, overrides: { hubble: { ui: { ingress: { enabled: true } } } } }, chart: { version: "1.18.4" } });
+        assert.deepEqual(open.warnings.map((w) => w.slice(0, w.indexOf(" ("))), [
+            "hubble.ui.expose: Hubble UI is exposed on NodePort 31235 of every node, over plain HTTP, without authentication",
+            "cilium.valuesOverrides.hubble.ui.ingress.enabled: Hubble UI is exposed through an Ingress, without authentication",
+        ]);
+    });
     it("renderChartWithProvider: an invoke failure rejects with a ResourceError (the Release waits on it, so nothing is sent)", async () => {
         const { renderChartWithProvider } = await import("../../components/cilium/cilium");
-        const { buildCiliumValues } = await import("../../lib/cilium-values");
+        const { buildCiliumValues } = await import("../../lib/cilium/cilium-values");
         class Holder extends pulumi.ComponentResource {
             constructor() { super("test:index:Holder", "holder"); }
         }
@@ -101,7 +114,7 @@ describe("Cilium", () => {
     });
     it("the refusal names the setting from the provider's error text (gRPC details or message)", async () => {
         const { chartRefusalMessage } = await import("../../components/cilium/cilium");
-        const { buildCiliumValues } = await import("../../lib/cilium-values");
+        const { buildCiliumValues } = await import("../../lib/cilium/cilium-values");
         const values = buildCiliumValues(BASE);
         const grpcLike = Object.assign(new Error("2 UNKNOWN: failed to generate YAML for specified Helm chart"), {
             details: "failed to generate YAML for specified Helm chart: failed to create chart from template: execution error at (cilium/templates/cilium-configmap.yaml:79:4): kubeProxyReplacement must be explicitly set to a valid value (true or false) to continue.",
@@ -149,6 +162,23 @@ describe("RelayNodePort", () => {
         assert.equal(await out(r.patch.urn), "urn:pulumi:test::microseg::microseg:cilium:RelayNodePort$kubernetes:core/v1:ServicePatch::relay-patch-service");
         assert.deepEqual(requests, ["/api/v1/namespaces/kube-system/secrets/hubble-relay-client-certs"]);
         assert.equal(registered.some((x) => x.type === "kubernetes:core/v1:Secret"), false, "no resource is registered to read the certificates");
+    });
+    it("reads the certificates with the configured context (cluster.context), not the kubeconfig's current-context", async () => {
+        const { RelayNodePort } = await import("../../components/cilium/relay-node-port");
+        const requests: string[] = [];
+        const server = http.createServer((req, res) => {
+            requests.push(`${req.headers.authorization} ${req.url}`);
+            const b64 = (s: string) => Buffer.from(s).toString("base64");
+            res.writeHead(200, { "content-type": "application/json" })
+                .end(JSON.stringify({ kind: "Secret", data: { "ca.crt": b64("CA-of-c"), "tls.crt": b64("CRT"), "tls.key": b64("KEY") } }));
+        });
+        await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+        after(() => server.close());
+        // current-context "elsewhere" names a server nothing listens on: reading with it would fail.
+        const kubeconfig = `apiVersion: v1\nkind: Config\ncurrent-context: elsewhere\nclusters: [{name: gone, cluster: {server: "http://127.0.0.1:1"}}, {name: k, cluster: {server: "http://127.0.0.1:${(server.address() as AddressInfo).port}"}}]\nusers: [{name: u, user: {token: t-of-c}}, {name: x, user: {token: t-elsewhere}}]\ncontexts: [{name: elsewhere, context: {cluster: gone, user: x}}, {name: c, context: {cluster: k, user: u}}]\n`;
+        const r = new RelayNodePort("relay-ctx", { nodePort: 31245, nodeAddress: "192.168.1.222", releaseStatus: "deployed", kubeconfig, context: "c" });
+        assert.equal(await out(r.caCert!), "CA-of-c");
+        assert.deepEqual(requests, ["Bearer t-of-c /api/v1/namespaces/kube-system/secrets/hubble-relay-client-certs"]);
     });
     it("without TLS: only the relay-address line, no certificate read, UI through port-forward", async () => {
         const { RelayNodePort } = await import("../../components/cilium/relay-node-port");

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { clusterIdentity, destructiveChanges, foreignOwner, identityData, identityFromData, type ClusterIdentity } from "../../lib/cluster-identity";
+import { clusterIdentity, destructiveChanges, foreignOwner, identityData, identityFromData, recordReadRefusal, type ClusterIdentity } from "../../lib/cluster/cluster-identity";
+import { ApiReadError } from "../../lib/kube/kube-api";
 import { parseConfig } from "../../config";
 
 const recorded: ClusterIdentity = {
@@ -65,5 +66,39 @@ describe("foreignOwner", () => {
         assert.deepEqual(foreignOwner({ project: "microseg", stack: "staging" }, "microseg", "dev"), [
             'cluster: already managed by stack "microseg/staging" (ConfigMap kube-system/microseg-stack), not "microseg/dev". Point this stack at its own cluster, or destroy the other stack first; two stacks on one cluster overwrite each other\'s Cilium release and policies.',
         ]);
+    });
+});
+
+describe("recordReadRefusal: a stack record that could not be read stops preview", () => {
+    const HEAD = "microseg: cannot read this cluster's stack record (ConfigMap kube-system/microseg-stack): ";
+    const WHY = ". Without it microseg cannot tell whether another stack owns the cluster or whether this change would rebuild it, so preview stops here (nothing was changed); only the API server's \"not found\" means a new cluster. ";
+    const forbidden = 'configmaps "microseg-stack" is forbidden: User "nobody" cannot get resource "configmaps" in API group "" in the namespace "kube-system"';
+    const err = (status: number | undefined, reason: string) => new ApiReadError("ConfigMap kube-system/microseg-stack", "https://10.0.0.10:6443", status, reason);
+
+    it("403: names the server, the answer, the kubeconfig and context in use, and the RBAC fix", () => {
+        assert.equal(recordReadRefusal(err(403, forbidden), { mode: "existing", context: "prod-admin" }),
+            `${HEAD}the API server https://10.0.0.10:6443 answered HTTP 403 Forbidden (${forbidden})${WHY}` +
+            'Check the credentials of the kubeconfig of cluster.kubeconfig / cluster.kubeconfigPath, context "prod-admin" (cluster.context): they must be valid for this API server and allowed by RBAC to get ConfigMaps in kube-system (kubectl auth can-i get configmaps -n kube-system).');
+        assert.match(recordReadRefusal(err(401, "Unauthorized"), { mode: "existing" }), /answered HTTP 401 Unauthorized \(Unauthorized\).* cluster\.kubeconfigPath, its current-context: they must be valid/);
+    });
+
+    it("not reached: the cause and the reachability fix; kubeadm mode names the endpoint", () => {
+        assert.equal(recordReadRefusal(err(undefined, "connect ECONNREFUSED 10.0.0.10:6443"), { mode: "kubeadm" }),
+            `${HEAD}the API server https://10.0.0.10:6443 was not reached (connect ECONNREFUSED 10.0.0.10:6443)${WHY}` +
+            "Check that it is up and reachable from where pulumi runs, and that the admin kubeconfig read from the first control plane, pointed at cluster.controlPlaneEndpoint names the right server.");
+    });
+
+    it("5xx: the health check; a kubeconfig that cannot be used: its first line only", () => {
+        assert.match(recordReadRefusal(err(500, "etcdserver: leader changed"), { mode: "existing" }), /answered HTTP 500 Internal Server Error \(etcdserver: leader changed\)\..* check its health \(kubectl get --raw \/readyz\) and run preview again\.$/);
+        assert.match(recordReadRefusal(new Error('kubeconfig: context "absent" not found'), { mode: "existing", context: "absent" }),
+            /: the kubeconfig of cluster\.kubeconfig \/ cluster\.kubeconfigPath, context "absent" \(cluster\.context\) cannot be used \(kubeconfig: context "absent" not found\)\..* Fix the kubeconfig or cluster\.context\.$/);
+    });
+
+    it("never quotes secret-looking text from an error", () => {
+        const m = recordReadRefusal(new Error("Nested mappings at line 3:\n  client-key-data: LS0tLS1CRUdJTiBQUklWQVRFIEtFWS0tLS0t"), { mode: "existing" });
+        assert.ok(!m.includes("LS0tLS1"), m);
+        const t = recordReadRefusal(err(undefined, "exec plugin: token=eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJhZG1pbiJ9.c2ln"), { mode: "existing" });
+        assert.ok(!t.includes("eyJ"), t);
+        assert.match(t, /was not reached \(\[looks like a token; not shown\]\)/);
     });
 });

@@ -5,7 +5,7 @@ import * as http from "node:http";
 import type { AddressInfo } from "node:net";
 import { after, before, describe, it } from "node:test";
 import { CrdWaitError, waitForCrdsEstablished } from "../../components/policy/crd-wait";
-import { apiTargetFromKubeconfig } from "../../lib/kube-api";
+import { apiTargetFromKubeconfig } from "../../lib/kube/kube-api";
 
 const requests: { url: string; auth?: string }[] = [];
 /** CRD name -> what the fake answers: "missing", "pending" (NamesAccepted only) or "ready". */

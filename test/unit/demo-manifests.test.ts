@@ -3,9 +3,9 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { describe, it } from "node:test";
 import { stringify } from "yaml";
-import { demoManifests, nginxConfig } from "../../lib/demo-manifests";
-import { workloads } from "../../policies/workloads";
-import { Workloads } from "../../policies/workloads-schema";
+import { demoManifests, nginxConfig } from "../../lib/stack/demo-manifests";
+import { workloads } from "../fixtures/policies/workloads";
+import { Workloads } from "../../lib/policy/model/workloads-schema";
 
 const golden = path.join(__dirname, "golden", "demo-manifests.yaml");
 

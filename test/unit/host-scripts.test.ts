@@ -1,4 +1,4 @@
-// lib/host-scripts.ts and components/cluster/scripts/*.sh: shellcheck on every script, goldens of the remote command
+// lib/cluster/host-scripts.ts and components/cluster/scripts/*.sh: shellcheck on every script, goldens of the remote command
 // lines (test/unit/golden/host-scripts/, UPDATE_GOLDEN=1), and every script run for real through its own command line
 // under MICROSEG_HOST_PROFILE=lab into a temporary MICROSEG_ROOT: the files it writes, a second run that changes
 // nothing, and failures that name the step. The kubectl steps talk to the lab's kube-apiserver (skipped with the
@@ -12,10 +12,11 @@ import * as path from "node:path";
 import { after, describe, it } from "node:test";
 import YAML from "yaml";
 import { parseConfig, type HostConfig, type StackConfig } from "../../config";
-import { JOIN_PLACEHOLDERS } from "../../lib/kubeadm-config";
+import { JOIN_PLACEHOLDERS } from "../../lib/cluster/kubeadm-config";
 import {
   ciliumMinKernel,
   createJoinTokenStep,
+  deleteJoinTokenStep,
   HOST_STEPS,
   hostStep,
   identityClashes,
@@ -30,8 +31,8 @@ import {
   type HostStep,
   type HostStepName,
   unlabelNodeStep,
-} from "../../lib/host-scripts";
-import { Secret } from "../../lib/secret";
+} from "../../lib/cluster/host-scripts";
+import { Secret } from "../../lib/base/secret";
 
 const REPO = path.join(__dirname, "..", "..");
 const LAB_BIN = path.join(REPO, ".lab", "bin");
@@ -129,7 +130,7 @@ describe("host-scripts", () => {
     }
   });
 
-  it("kubeadm-join.sh replaces exactly the placeholders lib/kubeadm-config.ts renders", () => {
+  it("kubeadm-join.sh replaces exactly the placeholders lib/cluster/kubeadm-config.ts renders", () => {
     const text = fs.readFileSync(scriptPath("kubeadm-join"), "utf8");
     assert.ok(text.includes(`placeholder_token=${JOIN_PLACEHOLDERS.token}\n`));
     assert.ok(text.includes(`placeholder_hash=${JOIN_PLACEHOLDERS.caCertHash}\n`));
@@ -149,6 +150,7 @@ describe("host-scripts", () => {
           ...hosts.slice(1).flatMap((h) => [
             [`create-join-token ${h.name}`, createJoinTokenStep(h)] as [string, HostStep],
             [`kubeadm-join ${h.name}`, kubeadmJoinStep(cfg, h)] as [string, HostStep],
+            [`delete-join-token ${h.name}`, deleteJoinTokenStep(h)] as [string, HostStep],
             [`label-node ${h.name}`, labelNodeStep(cfg, h)] as [string, HostStep | undefined],
           ]),
           ["read-kubeconfig", hostStep("read-kubeconfig", {})],
@@ -269,7 +271,7 @@ describe("host-scripts", () => {
         r.stderr,
         [
           "preflight: Ubuntu 20.04 is past its standard support (ended May 2025): no security updates without Ubuntu Pro, and its 5.4 kernel is older than Cilium 1.18 needs. Fix: upgrade the host to Ubuntu 22.04 or 24.04 LTS",
-          "preflight: the kernel is 5.4.0-150-generic, older than 5.10, the minimum of Cilium 1.18.2. Fix: install a newer kernel (e.g. apt-get install linux-generic-hwe-20.04) and reboot",
+          "preflight: the kernel is 5.4.0-150-generic, older than 5.10, the minimum of Cilium 1.20.2. Fix: install a newer kernel (e.g. apt-get install linux-generic-hwe-20.04) and reboot",
           "preflight: cgroup v2 is not mounted at /sys/fs/cgroup (the kubelet and containerd are set up for the unified hierarchy with the systemd driver). Fix: remove systemd.unified_cgroup_hierarchy=0 from GRUB_CMDLINE_LINUX in /etc/default/grub, run update-grub and reboot",
           "preflight: TCP port 6443 (kube-apiserver) is already in use. Fix: stop what listens on it (ss -ltnp 'sport = :6443'), or run kubeadm-reset if this host was in a cluster before",
           "preflight: TCP port 10250 (kubelet) is already in use. Fix: stop what listens on it (ss -ltnp 'sport = :10250'), or run kubeadm-reset if this host was in a cluster before",
@@ -423,6 +425,18 @@ describe("host-scripts", () => {
       }
     });
 
+    it("delete-join-token: no token on stdin is nothing to do; a malformed one is refused without echoing it", () => {
+      const build = (e: Record<string, string>) => hostStep("delete-join-token", { ...e, ...deleteJoinTokenStep(hostsOf(devCfg)[1]!).env }, noSudo);
+      const none = runStep(build, tmp("root-"), "");
+      assert.deepEqual([none.status, none.stderr], [0, "delete-join-token: nothing to do: no join token on stdin (none was made for worker-0)\n"]);
+      const bad = runStep(build, tmp("root-"), "JOIN_TOKEN=abcdef.not-a-secret-part\nCA_CERT_HASH=sha256:12\n");
+      assert.deepEqual([bad.status, bad.stderr], [1, "delete-join-token: JOIN_TOKEN on stdin is not a bootstrap token. Fix: send the output of create-join-token\n"]);
+      const noAdmin = runStep(build, tmp("root-"), "JOIN_TOKEN=abcdef.0123456789abcdef\n");
+      assert.deepEqual([noAdmin.status, noAdmin.stderr], [1, "delete-join-token: /etc/kubernetes/admin.conf is missing. Fix: run this step on the first control-plane host, after kubeadm-init\n"]);
+      assert.equal(noAdmin.stdout + noAdmin.stderr + bad.stdout + bad.stderr, noAdmin.stderr + bad.stderr);
+      assert.ok(!(noAdmin.stderr + bad.stderr).includes("0123456789abcdef") && !bad.stderr.includes("not-a-secret-part"), "the token's secret part is never echoed");
+    });
+
     it("read-kubeconfig: prints admin.conf, or names what is missing", () => {
       const root = tmp("root-");
       const missing = runStep((e) => hostStep("read-kubeconfig", e, noSudo), root);
@@ -477,11 +491,19 @@ describe("host-scripts", () => {
         assert.match(r.stderr, new RegExp(`create-join-token: token for ${node} created \\(ttl 15m\\)\\n$`));
         const secret = kubectl("-n", "kube-system", "get", "secret", `bootstrap-token-${m[1]}`, "-o", "jsonpath={.data.description}");
         assert.equal(Buffer.from(secret.stdout, "base64").toString(), `microseg: join ${node}`);
-        kubectl("-n", "kube-system", "delete", "secret", `bootstrap-token-${m[1]}`);
-        if (kubeadmThere) {
-          const join = runStep((e) => hostStep("kubeadm-join", { ...e, ...kubeadmJoinStep(prodCfg, hostsOf(prodCfg)[1]!).env }, noSudo), tmp("root-"), r.stdout);
-          assert.equal(join.status, 0, join.stderr);
+        try {
+          if (kubeadmThere) {
+            const join = runStep((e) => hostStep("kubeadm-join", { ...e, ...kubeadmJoinStep(prodCfg, hostsOf(prodCfg)[1]!).env }, noSudo), tmp("root-"), r.stdout);
+            assert.equal(join.status, 0, join.stderr);
+          }
+        } finally {
+          // After the join, the same output on delete-join-token's stdin: the real kubeadm token delete, by the token's id.
+          const del = runStep((e) => hostStep("delete-join-token", { ...e, ...deleteJoinTokenStep(cpHost).env }, noSudo), root, r.stdout);
+          assert.deepEqual([del.status, del.stdout, del.stderr], [0, "", `delete-join-token: deleted the join token ${m[1]} of ${node}\n`]);
         }
+        assert.match(kubectl("-n", "kube-system", "get", "secret", `bootstrap-token-${m[1]}`).stderr, /NotFound/);
+        const again = runStep((e) => hostStep("delete-join-token", { ...e, ...deleteJoinTokenStep(cpHost).env }, noSudo), root, r.stdout);
+        assert.deepEqual([again.status, again.stderr], [0, `delete-join-token: nothing to do: the join token ${m[1]} of ${node} is already gone\n`]);
       });
 
       it("label-node, drain-node, remove-node: real kubectl on a Node object; re-runs: nothing to do", () => {

@@ -90,6 +90,18 @@ describe("planCluster", () => {
         assert.equal(plan.some((s) => s.stepName === "create-join-token" || s.stepName === "remove-node"), false, "no resource of their own");
     });
 
+    it("each join deletes its token on the first control plane afterwards: an uploaded script reading it on stdin, not part of the trigger", () => {
+        const join = byName(plan)["kubeadm-join-worker-0"]!;
+        const cleanup = join.createStdinFrom!.cleanup!;
+        assert.equal(cleanup.stepName, "delete-join-token");
+        assert.match(cleanup.create.command, /^sudo -n env NODE_NAME=worker-0 bash \.microseg\/scripts\/[0-9a-f]{12}-delete-join-token\.sh$/);
+        assert.deepEqual([cleanup.create.stdin.kind, cleanup.create.upload?.content.split("\n")[1]], ["secrets", "# delete-join-token: on the first control-plane host, deletes the bootstrap token one node's join used, once that"]);
+        const lab = byName(planCluster(cfgWith(), { kind: "lab", roots: { "cp-0": "/r/1", "worker-0": "/r/2", "worker-1": "/r/3" } }));
+        assert.match(lab["kubeadm-join-worker-0"]!.createStdinFrom!.cleanup!.create.command, / MICROSEG_ROOT=\/r\/1 /, "runs with the control plane's root");
+        // A changed delete script is recorded, it does not rerun the joins.
+        assert.equal(join.create.triggerHash === cleanup.create.triggerHash, false);
+    });
+
     it("trigger hashes: the same for an unchanged config, changed only for the changed host", () => {
         const triggers = (c: StackConfig) => Object.fromEntries(planCluster(c).map((s) => [s.name, s.create.triggerHash]));
         const a = triggers(cfgWith());
@@ -152,6 +164,9 @@ describe("planCluster", () => {
 
 interface Registered { type: string; name: string; inputs: any; urn: string }
 const registered: Registered[] = [];
+/** The bastion key a wait-ssh "saw" under the mocks; BASTION_PINNED is one set in config. */
+const BASTION_SEEN = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBASTIONSEEN";
+const BASTION_PINNED = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBASTIONPINNED";
 const PREFLIGHT_OUT = (host: string) => `identity hostname=${host} product_uuid=uuid-${host} macs=none\n`;
 const KUBECONFIG = "apiVersion: v1\nclusters:\n- cluster:\n    server: https://10.0.0.5:6443\n  name: kubernetes\nkind: Config\nusers:\n- name: admin\n  user:\n    client-key-data: S0VZ\n";
 
@@ -164,7 +179,9 @@ before(async () => {
             const stdout = step === "preflight" ? PREFLIGHT_OUT(host)
                 : step === "read-kubeconfig" ? KUBECONFIG
                 : "";
-            return { id: `${args.name}-id`, state: { ...args.inputs, stdout, hostKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIA" } };
+            const conn = args.inputs["connection"]?.value ?? args.inputs["connection"];
+            const proxyHostKey = conn?.proxy ? { proxyHostKey: BASTION_SEEN } : {};
+            return { id: `${args.name}-id`, state: { ...args.inputs, stdout, hostKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIA", ...proxyHostKey } };
         },
         call: () => ({}),
     }, "microseg", "test", false);
@@ -223,5 +240,65 @@ describe("KubeadmCluster under mocks", () => {
         assert.equal(from.connection.host, "192.168.1.222", "the first control plane's address");
         assert.equal(conn("wait-ssh-worker-0").hostKey, undefined);
         assert.deepEqual([conn("wait-ssh-worker-0").dialRetries, conn("prepare-host-worker-0").dialRetries], [10, 2]);
+    });
+});
+
+describe("KubeadmCluster through a bastion, under mocks", () => {
+    /** Every connection registered for the cluster's steps (their own, their prelude's), by where it is used. */
+    const connections = (prefix: string) => {
+        const out: Array<[string, any]> = [];
+        for (const r of registered.filter((x) => x.type === "pulumi-nodejs:dynamic/microseg:SshCommand" && x.name.startsWith(prefix))) {
+            out.push([r.name, r.inputs.connection.value]);
+            for (const k of ["createStdinFrom", "deleteFirst"]) if (r.inputs[k]) out.push([`${r.name} ${k}`, r.inputs[k].value.connection]);
+        }
+        for (const r of registered.filter((x) => x.type === "pulumi-nodejs:dynamic/microseg:IdentityCheck" && x.name.startsWith(prefix))) {
+            for (const h of r.inputs.hosts.value) out.push([`${r.name} ${h.hostName}`, h.connection]);
+        }
+        return out;
+    };
+    const renamed = (cfg: StackConfig, prefix: string): StackConfig => {
+        if (cfg.cluster.mode !== "kubeadm") throw new Error("kubeadm only");
+        return { ...cfg, cluster: { ...cfg.cluster, hosts: cfg.cluster.hosts.map((h) => ({ ...h, name: `${prefix}${h.name}` })) } };
+    };
+
+    it("unpinned: the first host's wait-ssh records the bastion's key; every other step, on every host, pins it", async () => {
+        const cfg = renamed(cfgWith((raw) => { raw["cluster"].ssh.bastion = { address: "192.168.1.10" }; }), "a-");
+        const c = new KubeadmCluster("cluster-a", { config: cfg });
+        await out(c.nodeNames);
+        const conns = connections("");
+        const mine = conns.filter(([n]) => n.includes("a-cp-0") || n.includes("a-worker-"));
+        assert.ok(mine.length >= 20, `${mine.length} connections`);
+        for (const [where, conn] of mine) {
+            assert.equal(conn.proxy.host, "192.168.1.10", where);
+            assert.equal(conn.proxy.hostKeySetting, "cluster.ssh.bastion.hostKey", where);
+            if (where === "wait-ssh-a-cp-0") assert.equal(conn.proxy.hostKey, undefined, "the recording step trusts its first contact");
+            else assert.equal(conn.proxy.hostKey, BASTION_SEEN, where);
+        }
+        // The cross-host steps (label-node, and the join's token and drain steps on the first control plane) too.
+        const names = mine.map(([n]) => n);
+        for (const n of ["label-node-a-worker-0", "kubeadm-join-a-worker-0 createStdinFrom", "kubeadm-join-a-worker-0 deleteFirst", "check-identity a-worker-1"]) assert.ok(names.includes(n), n);
+        assert.deepEqual(mine.filter(([n]) => n.startsWith("wait-ssh-")).map(([n, conn]) => [n, conn.hostKeySetting]),
+            [["wait-ssh-a-cp-0", "cluster.hosts[0].hostKey"], ["wait-ssh-a-worker-0", "cluster.hosts[1].hostKey"], ["wait-ssh-a-worker-1", "cluster.hosts[2].hostKey"]]);
+    });
+
+    it("pinned in config (cluster.ssh.bastion.hostKey, or a host's own bastion): every step pins that key, the first contact too", async () => {
+        const cfg = renamed(cfgWith((raw) => {
+            raw["cluster"].ssh.bastion = { address: "192.168.1.10", hostKey: BASTION_PINNED };
+            raw["cluster"].hosts[2].ssh = { bastion: { address: "192.168.1.11" } };
+        }), "b-");
+        const c = new KubeadmCluster("cluster-b", { config: cfg });
+        await out(c.nodeNames);
+        const mine = connections("").filter(([n]) => n.includes("b-cp-0") || n.includes("b-worker-"));
+        for (const [where, conn] of mine) {
+            // worker-1's own (unpinned) bastion is recorded by worker-1's wait-ssh: no other host goes through it.
+            // (label-node-b-worker-1 and the join's preludes run on cp-0.)
+            const own = /^(wait-ssh|preflight|prepare-host|kubeadm-join)-b-worker-1$/.test(where) || where === "check-identity b-worker-1";
+            if (own) {
+                assert.deepEqual([conn.proxy.host, conn.proxy.hostKeySetting], ["192.168.1.11", "cluster.hosts[2].ssh.bastion.hostKey"], where);
+                assert.equal(conn.proxy.hostKey, where === "wait-ssh-b-worker-1" ? undefined : BASTION_SEEN, where);
+            } else {
+                assert.deepEqual([conn.proxy.host, conn.proxy.hostKey], ["192.168.1.10", BASTION_PINNED], where);
+            }
+        }
     });
 });

@@ -1,16 +1,17 @@
-// lib/kubeadm-config.ts: goldens of the rendered kubeadm configs (test/unit/golden/kubeadm/, rewrite with
+// lib/cluster/kubeadm-config.ts: goldens of the rendered kubeadm configs (test/unit/golden/kubeadm/, rewrite with
 // UPDATE_GOLDEN=1), the label split, and every rendered config put through the real kubeadm (.lab/bin/kubeadm):
 // `kubeadm config validate`, and `kubeadm init --dry-run` for the init configs.
 import assert from "node:assert/strict";
+import { FIXTURE_POLICIES } from "../fixtures/stack-policies";
 import { execFileSync, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { describe, it } from "node:test";
 import { parseConfig, type HostConfig, type StackConfig } from "../../config";
-import { JOIN_PLACEHOLDERS, kubeletMaySetLabel, renderKubeadmConfigs, renderKubeadmInit, renderKubeadmJoin, splitNodeLabels } from "../../lib/kubeadm-config";
-import { artefactsToYaml, renderArtefacts } from "../../lib/artefacts";
-import { Secret } from "../../lib/secret";
+import { JOIN_PLACEHOLDERS, kubeletMaySetLabel, renderKubeadmConfigs, renderKubeadmInit, renderKubeadmJoin, splitNodeLabels } from "../../lib/cluster/kubeadm-config";
+import { artefactsToYaml, renderArtefacts } from "../../lib/stack/artefacts";
+import { Secret } from "../../lib/base/secret";
 
 const GOLDEN = path.join(__dirname, "golden", "kubeadm");
 const KUBEADM = path.join(__dirname, "..", "..", ".lab", "bin", "kubeadm");
@@ -26,7 +27,7 @@ function golden(file: string, actual: string): void {
 }
 
 const ssh = { user: "ubuntu", privateKeyPath: "~/.ssh/id_ed25519" };
-const base = { environment: "dev", cilium: { version: "1.18.2" } };
+const base = { environment: "dev", cilium: { version: "1.19.3" } };
 function stack(cluster: Record<string, unknown>, extra: Record<string, unknown> = {}): StackConfig {
   return parseConfig({ ...base, ...extra, cluster: { mode: "kubeadm", kubernetesVersion: "1.34.2", ssh, ...cluster } }, { checkFiles: false });
 }
@@ -136,12 +137,12 @@ describe("kubeadm-config", () => {
 
   it("artefact kind kubeadm: one entry per control-plane node, secrets printed as [secret]", () => {
     const cfg = CASES["ha-3-cp-endpoint"]!;
-    const arts = renderArtefacts(cfg, "kubeadm");
+    const arts = renderArtefacts(cfg, FIXTURE_POLICIES, "kubeadm");
     assert.deepEqual(arts.map((a) => a.name), ["kubeadm-init cp-0", "kubeadm-join cp-1", "kubeadm-join cp-2"]);
     const text = artefactsToYaml(arts, cfg);
     assert.ok(!text.includes(JOIN_PLACEHOLDERS.token) && text.includes('token: "[secret]"'));
     const existing = parseConfig({ ...base, environment: "lab", cluster: { mode: "existing", kubeconfig: "apiVersion: v1\nclusters: []\n", controlPlaneEndpoint: "127.0.0.1:6443" } }, { checkFiles: false });
-    assert.deepEqual(renderArtefacts(existing, "kubeadm"), []);
+    assert.deepEqual(renderArtefacts(existing, FIXTURE_POLICIES, "kubeadm"), []);
   });
 
   describe("the real kubeadm", { skip: skipKubeadm }, () => {

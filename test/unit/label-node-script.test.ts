@@ -8,7 +8,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { after, beforeEach, describe, it } from "node:test";
-import { scriptPath } from "../../lib/host-scripts";
+import { scriptPath } from "../../lib/cluster/host-scripts";
 
 const REPO = path.join(__dirname, "..", "..");
 const LAB_BIN = path.join(REPO, ".lab", "bin");

@@ -1,4 +1,4 @@
-// lib/matrix-render.ts: goldens of the three formats (UPDATE_GOLDEN=1 rewrites them) and the html page in a real
+// lib/policy/matrix-render.ts: goldens of the three formats (UPDATE_GOLDEN=1 rewrites them) and the html page in a real
 // headless browser (Debian's chromium): the screenshot must exist and show the verdict colours.
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
@@ -7,11 +7,11 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { describe, it } from "node:test";
 import { PNG } from "pngjs";
-import { renderHtml, renderJson, renderMatrix, renderTable } from "../../lib/matrix-render";
-import { buildVerdictEngine, type Matrix } from "../../lib/verdicts";
-import { cnp } from "../../policies/helpers";
-import { policies } from "../../policies";
-import { workloads } from "../../policies/workloads";
+import { renderHtml, renderJson, renderMatrix, renderTable } from "../../lib/policy/matrix-render";
+import { buildVerdictEngine, type Matrix } from "../../lib/policy/verdicts";
+import { cnp } from "../../lib/policy/model/helpers";
+import { policies } from "../fixtures/policies";
+import { workloads } from "../fixtures/policies/workloads";
 
 const GOLDEN = path.join(__dirname, "golden", "matrix");
 

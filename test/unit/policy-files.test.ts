@@ -1,5 +1,5 @@
 /**
- * lib/policy-files.ts against temporary files: multi-document YAML, nested directories, JSON,
+ * lib/policy/policy-files.ts against temporary files: multi-document YAML, nested directories, JSON,
  * a YAML syntax error, a missing path; every finding names file, document, policy and field.
  */
 import { test } from "node:test";
@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { checkPolicyFiles, formatFindings, loadPolicyFiles } from "../../lib/policy-files";
+import { checkPolicyFiles, formatFindings, loadPolicyFiles } from "../../lib/policy/policy-files";
 
 function tree(files: Record<string, string>): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "policy-files-"));

@@ -9,10 +9,10 @@ import type { AddressInfo } from "node:net";
 import { after, before, describe, it } from "node:test";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { policies } from "../../policies/index";
-import { workloads } from "../../policies/workloads";
-import { ccnp, fromEndpoints } from "../../policies/helpers";
-import type { PolicyManifest } from "../../policies/schema";
+import { policies } from "../fixtures/policies/index";
+import { workloads } from "../fixtures/policies/workloads";
+import { ccnp, fromEndpoints } from "../../lib/policy/model/helpers";
+import type { PolicyManifest } from "../../lib/policy/model/schema";
 
 interface Registered { type: string; name: string; inputs: Record<string, unknown>; at: number }
 const registered: Registered[] = [];

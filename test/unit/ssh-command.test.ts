@@ -13,8 +13,10 @@ import {
     commandFailedMessage,
     diffSshCommand,
     fingerprint,
+    hostKeyAlgorithms,
     hostKeyChangedMessage,
     keyLine,
+    keyTypeName,
     needsRerun,
     parseKeyLine,
     scrub,
@@ -66,15 +68,23 @@ describe("host key maths", () => {
         assert.throws(() => parseKeyLine("worker-0", `ssh-rsa ${ed}`), /worker-0: hostKey "ssh-rsa AAAA.*" is not a public key line/);
     });
 
-    it("the changed-key refusal names the host, both fingerprints and how to re-pin", () => {
+    it("the changed-key refusal names the host, both fingerprints, how to check the new key and the setting that pins it", () => {
         assert.equal(
-            hostKeyChangedMessage("worker-0", "SHA256:old", "SHA256:new", "state"),
-            "worker-0: SSH host key changed: expected SHA256:old got SHA256:new. If the host was rebuilt on purpose, compare the new fingerprint with `ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub` on the host's console, then pin it: set the host's hostKey to its new public key (it overrides the key recorded at first contact), and run up again. Otherwise the connection may be intercepted. Nothing was sent.",
+            hostKeyChangedMessage("worker-0", "SHA256:old", "SHA256:new", { from: "state", type: "ssh-ed25519", address: "10.0.0.5", setting: "cluster.hosts[1].hostKey" }),
+            "worker-0: SSH host key changed: expected SHA256:old got SHA256:new. If the host was rebuilt on purpose, read its new key from a network you trust (`ssh-keyscan -t ed25519 10.0.0.5` prints it after the address), compare its fingerprint with `ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub` on the host's console, then set cluster.hosts[1].hostKey to it (it overrides the key recorded at first contact), and run up again. Otherwise the connection may be intercepted. Nothing was sent: the connection was closed before logging in.",
         );
         assert.equal(
-            hostKeyChangedMessage("worker-0", "SHA256:old", "SHA256:new", "config"),
-            "worker-0: SSH host key changed: expected SHA256:old got SHA256:new. If the host was rebuilt on purpose, compare the new fingerprint with `ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub` on the host's console, then set the host's hostKey to its new public key, and run up again. Otherwise the connection may be intercepted. Nothing was sent.",
+            hostKeyChangedMessage("cp-0 (bastion 10.0.0.2)", "SHA256:old", "SHA256:new", { from: "config", type: "ssh-rsa", address: "10.0.0.2", setting: "cluster.ssh.bastion.hostKey", role: "bastion" }),
+            "cp-0 (bastion 10.0.0.2): SSH host key changed: expected SHA256:old got SHA256:new. If the bastion was rebuilt on purpose, read its new key from a network you trust (`ssh-keyscan -t rsa 10.0.0.2` prints it after the address), compare its fingerprint with `ssh-keygen -lf /etc/ssh/ssh_host_rsa_key.pub` on the bastion's console, then set cluster.ssh.bastion.hostKey to it, and run up again. Otherwise the connection may be intercepted. Nothing was sent: the connection was closed before logging in.",
         );
+        assert.match(hostKeyChangedMessage("h", "a", "b", { from: "config", type: "ecdsa-sha2-nistp256", address: "h" }), /ssh-keyscan -t ecdsa h.*ssh_host_ecdsa_key\.pub.*then set the connection's hostKey to it, and run up again/);
+    });
+
+    it("an RSA pin offers the SHA-2 signature algorithms first (OpenSSH 8.8+ refuses SHA-1 ssh-rsa); other types only themselves", () => {
+        assert.deepEqual(hostKeyAlgorithms("ssh-rsa"), ["rsa-sha2-512", "rsa-sha2-256", "ssh-rsa"]);
+        assert.deepEqual(hostKeyAlgorithms("ssh-ed25519"), ["ssh-ed25519"]);
+        assert.deepEqual(hostKeyAlgorithms("ecdsa-sha2-nistp384"), ["ecdsa-sha2-nistp384"]);
+        assert.deepEqual([keyTypeName("ssh-ed25519"), keyTypeName("ssh-rsa"), keyTypeName("ecdsa-sha2-nistp521")], ["ed25519", "rsa", "ecdsa"]);
     });
 });
 
@@ -155,6 +165,19 @@ describe("input checks (at preview)", () => {
         const bad = checkSshCommand(inputs({ deleteFirst: other("not-a-key") }));
         assert.deepEqual(bad.map((f) => f.property), ["deleteFirst.connection"]);
         assert.match(bad[0]!.reason, /hostKey "not-a-key" is not a public key line/);
+    });
+
+    it("a command on another host through a bastion needs the bastion's key pinned too (nothing is recorded for it)", () => {
+        const pinned = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIA";
+        const other = (proxyKey?: string) => ({ hostName: "cp-0 (for worker-0)", stepName: "create-join-token", connection: { host: "10.0.0.4", user: "ubuntu", privateKey: "K", hostKey: pinned, proxy: { host: "10.0.0.2", user: "ubuntu", privateKey: "K", ...(proxyKey ? { hostKey: proxyKey } : {}) } }, command: { command: "true" } });
+        const refusal = (k: string) => ({
+            property: `${k}.connection.proxy`,
+            reason: `worker-0: ${k}.connection.proxy.hostKey is required: a command on another host runs only against a pinned bastion key. Fix: pass the bastion's key (the proxyHostKey output of that host's first step)`,
+        });
+        assert.deepEqual(checkSshCommand(inputs({ createStdinFrom: other(), deleteFirst: other() })), [refusal("createStdinFrom"), refusal("deleteFirst")]);
+        assert.deepEqual(checkSshCommand(inputs({ createStdinFrom: other(pinned), deleteFirst: other("04da6b54-80e4-46f7-96ec-b56ff0331ba9") })), []);
+        // The host's own bastion may be unpinned: its first contact is recorded (proxyHostKey) like the host's key.
+        assert.deepEqual(checkSshCommand(inputs({ connection: { host: "h", user: "u", privateKey: "K", proxy: { host: "b", user: "u", privateKey: "K" } } })), []);
     });
 
     it("the resource refuses a step name that is not verb-noun, before anything is registered", () => {

@@ -1,4 +1,4 @@
-// lib/traffic-diff.ts: the deployed matrix as recorded in the StackRecord ConfigMap (gzip+base64, deterministic,
+// lib/policy/traffic-diff.ts: the deployed matrix as recorded in the StackRecord ConfigMap (gzip+base64, deterministic,
 // bounded) and the lines preview prints for the flows whose verdict changes. Expected lines are written from
 // the policies (policies/*.ts) and Cilium's rules, not copied from the output.
 import assert from "node:assert/strict";
@@ -12,14 +12,14 @@ import {
     trafficReport,
     trafficSnapshot,
     type TrafficSnapshot,
-} from "../../lib/traffic-diff";
-import { buildVerdictEngine, type EnforcementMode } from "../../lib/verdicts";
-import { policies } from "../../policies";
-import { httpFiltering } from "../../policies/default-test-app";
-import { namespaceIsolation } from "../../policies/backend";
-import { allowDns, cnp, fromEndpoints, fromNamespace, http, tcp } from "../../policies/helpers";
-import type { PolicyManifest } from "../../policies/schema";
-import { workloads } from "../../policies/workloads";
+} from "../../lib/policy/traffic-diff";
+import { buildVerdictEngine, type EnforcementMode } from "../../lib/policy/verdicts";
+import { policies } from "../fixtures/policies";
+import { httpFiltering } from "../fixtures/policies/default-test-app";
+import { namespaceIsolation } from "../fixtures/policies/backend";
+import { allowDns, cnp, fromEndpoints, fromNamespace, http, tcp } from "../../lib/policy/model/helpers";
+import type { PolicyManifest } from "../../lib/policy/model/schema";
+import { workloads } from "../fixtures/policies/workloads";
 
 const snap = (ps: readonly PolicyManifest[], enforcement: EnforcementMode = "default"): TrafficSnapshot =>
     trafficSnapshot(buildVerdictEngine(ps, workloads, { enforcement }).matrix());

@@ -1,4 +1,4 @@
-// lib/verdicts.ts against Cilium's documented examples. Every expected verdict is written from the
+// lib/policy/verdicts.ts against Cilium's documented examples. Every expected verdict is written from the
 // documentation page named in the describe() title (docs.cilium.io/en/stable/security/policy/<page>/, the
 // examples under cilium/cilium examples/policies/), never from the engine's output. Differences from the
 // published YAML (a namespace added because a CiliumNetworkPolicy needs one here; operator case) are noted.
@@ -6,9 +6,9 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import fc from "fast-check";
 import { parse } from "yaml";
-import { PolicyManifest } from "../../policies/schema";
-import { Workloads } from "../../policies/workloads-schema";
-import { buildVerdictEngine, httpAllowed, type EngineOptions, type FlowProtocol, type FlowVerdict } from "../../lib/verdicts";
+import { PolicyManifest } from "../../lib/policy/model/schema";
+import { Workloads } from "../../lib/policy/model/workloads-schema";
+import { buildVerdictEngine, httpAllowed, type EngineOptions, type FlowProtocol, type FlowVerdict } from "../../lib/policy/verdicts";
 
 /** Policies from YAML as the docs print them; a CNP without a namespace lands in "default", as kubectl would put it. */
 function policies(...docs: string[]): PolicyManifest[] {
@@ -200,11 +200,15 @@ spec:
     assert.deepEqual(vp(v2("default/frontend", "host", 10250)), ["allowed", ["default/deny-egress-example"]]);
   });
 
-  const REQUIRES = `
+  // The docs' "Additional Label Requirements" example (fromRequires) is gone: removed in Cilium 1.19, refused by the
+  // schema (lib/policy/model/schema.ts) before any policy reaches the engine.
+  it("Additional Label Requirements: fromRequires was removed in Cilium 1.19, and is refused before the engine sees it", () => {
+    const r = PolicyManifest.safeParse(parse(`
 apiVersion: "cilium.io/v2"
 kind: CiliumNetworkPolicy
 metadata:
   name: "requires-rule"
+  namespace: default
 specs:
   - endpointSelector:
       matchLabels:
@@ -213,29 +217,9 @@ specs:
     - fromRequires:
       - matchLabels:
           env: prod
----
-apiVersion: "cilium.io/v2"
-kind: CiliumNetworkPolicy
-metadata:
-  name: "l3-rule"
-specs:
-  - description: "For endpoints with env=prod, allow if source also has label role=frontend"
-    endpointSelector:
-      matchLabels:
-        env: prod
-    ingress:
-    - fromEndpoints:
-      - matchLabels:
-          role: frontend
-`;
-  const prod: Pod[] = [["default/db", { env: "prod" }], ["default/fe-prod", { env: "prod", role: "frontend" }], ["default/fe-dev", { env: "dev", role: "frontend" }], ["default/prod-other", { env: "prod" }]];
-  it("Additional Label Requirements: env=prod is reachable from sources with env=prod AND role=frontend", () => {
-    assert.deepEqual(vp(engine(policies(REQUIRES), prod)("default/fe-prod", "default/db")), ["allowed", ["default/l3-rule"]]);
-  });
-  it("Additional Label Requirements: role=frontend without env=prod is refused; fromRequires alone grants nothing", () => {
-    const v2 = engine(policies(REQUIRES), prod);
-    assert.deepEqual(vp(v2("default/fe-dev", "default/db")), ["denied-default", ["default/l3-rule", "default/requires-rule"]]);
-    assert.deepEqual(vp(v2("default/prod-other", "default/db")), ["denied-default", ["default/l3-rule", "default/requires-rule"]]);
+`));
+    assert.equal(r.success, false);
+    assert.deepEqual(r.error!.issues.map((i) => [i.path.join("."), i.message]), [["specs.0.ingress.0.fromRequires", "fromRequires was removed in Cilium 1.19; the 1.20 CRD takes only an empty list"]]);
   });
 
   it("match-expressions and-statement: both requirements of one selector must hold", () => {

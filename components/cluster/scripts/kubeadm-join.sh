@@ -23,7 +23,7 @@ root=${root%/}
 log() { echo "$step: $*" >&2; }
 redact() { sed -E 's/[a-z0-9]{6}\.[a-z0-9]{16}/[secret]/g; s/[0-9a-f]{64}/[secret]/g'; }
 
-# The placeholders of lib/kubeadm-config.ts JOIN_PLACEHOLDERS.
+# The placeholders of lib/cluster/kubeadm-config.ts JOIN_PLACEHOLDERS.
 placeholder_token=xxxxxx.xxxxxxxxxxxxxxxx
 placeholder_hash=sha256:0000000000000000000000000000000000000000000000000000000000000000
 placeholder_key=ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff
