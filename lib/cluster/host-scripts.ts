@@ -50,8 +50,24 @@ export function scriptPath(step: HostStepName): string {
   return path.join(SCRIPTS_DIR, `${step}.sh`);
 }
 
+/** The line by which each step script takes in the prelude (strict mode, PATH, host profile, kubectl helpers). */
+export const PRELUDE_SOURCE_LINE = 'source "$(dirname "${BASH_SOURCE[0]}")/prelude.sh"';
+export const PRELUDE_PATH = path.join(SCRIPTS_DIR, "prelude.sh");
+
+/**
+ * The script a host runs for a step: `<step>.sh` with the prelude's text in place of its `source` line, so the host
+ * needs no other file (and the trigger hash, taken over this text, changes when the prelude does).
+ */
 export function loadScript(step: HostStepName): string {
-  return fs.readFileSync(scriptPath(step), "utf8");
+  const script = fs.readFileSync(scriptPath(step), "utf8");
+  const lines = script.split("\n");
+  const at = lines.indexOf(PRELUDE_SOURCE_LINE);
+  if (at < 0 || lines.indexOf(PRELUDE_SOURCE_LINE, at + 1) >= 0) {
+    throw new Error(`${scriptPath(step)}: expected exactly one line ${PRELUDE_SOURCE_LINE} (after step=${step})`);
+  }
+  const prelude = fs.readFileSync(PRELUDE_PATH, "utf8").replace(/^#!.*\n/, "").replace(/\n$/, "");
+  lines.splice(at, 1, `# --- prelude.sh`, prelude, `# --- ${step}.sh`);
+  return lines.join("\n");
 }
 
 const sha256 = (text: string) => createHash("sha256").update(text).digest("hex");

@@ -24,6 +24,8 @@ import {
   kubeadmJoinStep,
   labelNodeStep,
   loadScript,
+  PRELUDE_PATH,
+  PRELUDE_SOURCE_LINE,
   parseIdentity,
   preflightStep,
   prepareHostStep,
@@ -114,20 +116,42 @@ const labUp = fs.existsSync(LAB_KUBECONFIG) && spawnSync(path.join(LAB_BIN, "kub
 const kubeadmThere = fs.existsSync(path.join(LAB_BIN, "kubeadm"));
 
 describe("host-scripts", () => {
-  it("shellcheck: every script is clean", { skip: shellcheck ? false : "shellcheck is not installed (apt-get install shellcheck)" }, () => {
+  it("shellcheck: every script is clean, as in the checkout (sourcing prelude.sh) and as sent to a host (composed)", { skip: shellcheck ? false : "shellcheck is not installed (apt-get install shellcheck)" }, () => {
     const files = STEPS.map(scriptPath);
-    assert.deepEqual(fs.readdirSync(path.dirname(files[0]!)).sort(), STEPS.map((s) => `${s}.sh`).sort(), "one script per step, no other file");
-    const r = spawnSync("shellcheck", ["-x", ...files], { encoding: "utf8" });
+    assert.deepEqual(fs.readdirSync(path.dirname(files[0]!)).sort(), [...STEPS.map((s) => `${s}.sh`), "prelude.sh"].sort(), "one script per step and the prelude, no other file");
+    const r = spawnSync("shellcheck", ["-x", PRELUDE_PATH, ...files], { encoding: "utf8" });
     assert.equal(r.status, 0, r.stdout);
+    for (const s of STEPS) {
+      const composed = spawnSync("shellcheck", ["-"], { input: loadScript(s), encoding: "utf8" });
+      assert.equal(composed.status, 0, `${s} (composed): ${composed.stdout}`);
+    }
   });
 
-  it("every script starts the same way: set -euo pipefail, a fixed PATH, errors prefixed with the step", () => {
+  it("every script takes the prelude in once, right after step=<its name>; the host gets it inlined, no source line", () => {
+    const prelude = fs.readFileSync(PRELUDE_PATH, "utf8");
+    const body = prelude.replace(/^#!.*\n/, "").replace(/\n$/, "");
+    assert.ok(body.includes("set -euo pipefail\nexport PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin\n"));
     for (const s of STEPS) {
       const text = fs.readFileSync(scriptPath(s), "utf8");
       assert.match(text, /^#!\/usr\/bin\/env bash\n/, s);
-      assert.ok(text.includes("\nset -euo pipefail\nexport PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin\nstep="), s);
-      assert.ok(text.includes(`\nstep=${s}\n`), s);
+      assert.ok(text.includes(`\nstep=${s}\n# shellcheck source=components/cluster/scripts/prelude.sh\n${PRELUDE_SOURCE_LINE}\n`), s);
+      for (const repeated of ["set -euo pipefail", "export PATH=", "fail() {", "log() {", "case $profile in", "k() {"]) {
+        assert.ok(!text.includes(repeated), `${s}.sh repeats the prelude's ${repeated}`);
+      }
+      const sent = loadScript(s);
+      assert.ok(sent.includes(`\nstep=${s}\n# shellcheck source=components/cluster/scripts/prelude.sh\n# --- prelude.sh\n${body}\n# --- ${s}.sh\n`), s);
+      assert.ok(!sent.includes("prelude.sh\")"), `${s}: the composed script still sources prelude.sh`);
     }
+  });
+
+  it("the trigger hash covers the prelude: a step's hash is over the composed script", () => {
+    const s = hostStep("remove-node", { NODE_NAME: "a" });
+    assert.equal(s.script, loadScript("remove-node"));
+    const expected = createHash("sha256")
+      .update(JSON.stringify({ step: "remove-node", script: createHash("sha256").update(s.script).digest("hex"), env: [["NODE_NAME", "a"]] }))
+      .digest("hex");
+    assert.equal(s.triggerHash, expected);
+    assert.deepEqual(s.stdin, { kind: "script", text: s.script });
   });
 
   it("kubeadm-join.sh replaces exactly the placeholders lib/cluster/kubeadm-config.ts renders", () => {
@@ -207,18 +231,30 @@ describe("host-scripts", () => {
   });
 
   describe("lab profile runs", () => {
+    // Each as run from a checkout (the file, sourcing prelude.sh) and as a host runs it (the composed text, alone).
+    const asRun = (s: HostStepName) => {
+      const sent = path.join(tmp("sent-"), `${s}.sh`);
+      fs.writeFileSync(sent, loadScript(s));
+      return [scriptPath(s), sent];
+    };
+
     it("every script refuses an unknown profile, naming its step", () => {
       for (const s of STEPS) {
-        const r = spawnSync("bash", [scriptPath(s)], { encoding: "utf8", input: "", env: { MICROSEG_HOST_PROFILE: "bogus", PATH: process.env["PATH"]! } });
-        assert.equal(r.status, 1, s);
-        assert.equal(r.stderr, `${s}: unknown MICROSEG_HOST_PROFILE "bogus". Fix: use ubuntu or lab\n`);
+        for (const file of asRun(s)) {
+          const r = spawnSync("bash", [file], { encoding: "utf8", input: "", env: { MICROSEG_HOST_PROFILE: "bogus", PATH: process.env["PATH"]! } });
+          assert.equal(r.status, 1, file);
+          assert.equal(r.stderr, `${s}: unknown MICROSEG_HOST_PROFILE "bogus". Fix: use ubuntu or lab\n`, file);
+        }
       }
     });
 
-    it("every script but wait-ssh refuses MICROSEG_ROOT under the ubuntu profile", () => {
-      for (const s of STEPS.filter((x) => x !== "wait-ssh")) {
-        const r = spawnSync("bash", [scriptPath(s)], { encoding: "utf8", input: "", env: { MICROSEG_ROOT: "/tmp/x", PATH: process.env["PATH"]! } });
-        assert.equal(r.stderr, `${s}: MICROSEG_ROOT is only for MICROSEG_HOST_PROFILE=lab\n`, s);
+    it("every script refuses MICROSEG_ROOT under the ubuntu profile", () => {
+      for (const s of STEPS) {
+        for (const file of asRun(s)) {
+          const r = spawnSync("bash", [file], { encoding: "utf8", input: "", env: { MICROSEG_ROOT: "/tmp/x", PATH: process.env["PATH"]! } });
+          assert.equal(r.status, 1, file);
+          assert.equal(r.stderr, `${s}: MICROSEG_ROOT is only for MICROSEG_HOST_PROFILE=lab\n`, file);
+        }
       }
     });
 

@@ -7,19 +7,9 @@
 # Inputs (environment): NODE_NAME (the joining node, for the messages).
 # Profiles: MICROSEG_HOST_PROFILE=ubuntu (default) or lab: paths below MICROSEG_ROOT, MICROSEG_LAB_PATH first on
 #   PATH; kubectl and kubeadm token delete talk to the API server in admin.conf for real.
-set -euo pipefail
-export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 step=delete-join-token
-fail() { echo "$step: $*" >&2; exit 1; }
-profile=${MICROSEG_HOST_PROFILE:-ubuntu}
-case $profile in
-  ubuntu) [[ -z ${MICROSEG_ROOT:-} || ${MICROSEG_ROOT} == / ]] || fail "MICROSEG_ROOT is only for MICROSEG_HOST_PROFILE=lab" ;;
-  lab) [[ -z ${MICROSEG_LAB_PATH:-} ]] || PATH=$MICROSEG_LAB_PATH:$PATH ;;
-  *) fail "unknown MICROSEG_HOST_PROFILE \"$profile\". Fix: use ubuntu or lab" ;;
-esac
-root=${MICROSEG_ROOT:-/}
-root=${root%/}
-log() { echo "$step: $*" >&2; }
+# shellcheck source=components/cluster/scripts/prelude.sh
+source "$(dirname "${BASH_SOURCE[0]}")/prelude.sh"
 
 : "${NODE_NAME:?delete-join-token: NODE_NAME is required}"
 
@@ -35,11 +25,8 @@ fi
 [[ $token =~ ^([a-z0-9]{6})\.[a-z0-9]{16}$ ]] || fail "JOIN_TOKEN on stdin is not a bootstrap token. Fix: send the output of create-join-token"
 id=${BASH_REMATCH[1]}
 
-admin=$root/etc/kubernetes/admin.conf
-[[ -s $admin ]] || fail "/etc/kubernetes/admin.conf is missing. Fix: run this step on the first control-plane host, after kubeadm-init"
-command -v kubectl >/dev/null || fail "kubectl is not installed. Fix: run prepare-host first"
+need_admin_kubectl
 command -v kubeadm >/dev/null || fail "kubeadm is not installed. Fix: run prepare-host first"
-k() { kubectl --kubeconfig "$admin" --request-timeout=30s "$@"; }
 # token_exists: 0 when the token's Secret exists, 1 when it does not; any other error stops the step.
 token_exists() {
   local err

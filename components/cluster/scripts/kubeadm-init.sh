@@ -7,21 +7,9 @@
 # Profiles: MICROSEG_HOST_PROFILE=ubuntu (default) or lab: files are written for real below MICROSEG_ROOT and
 #   `kubeadm config validate` runs when kubeadm is on PATH (MICROSEG_LAB_PATH is put first on PATH); `kubeadm init`
 #   itself needs a kubelet and containerd and prints "lab profile: skipped ...".
-set -euo pipefail
-export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 step=kubeadm-init
-fail() { echo "$step: $*" >&2; exit 1; }
-profile=${MICROSEG_HOST_PROFILE:-ubuntu}
-case $profile in
-  ubuntu) [[ -z ${MICROSEG_ROOT:-} || ${MICROSEG_ROOT} == / ]] || fail "MICROSEG_ROOT is only for MICROSEG_HOST_PROFILE=lab" ;;
-  lab) [[ -z ${MICROSEG_LAB_PATH:-} ]] || PATH=$MICROSEG_LAB_PATH:$PATH ;;
-  *) fail "unknown MICROSEG_HOST_PROFILE \"$profile\". Fix: use ubuntu or lab" ;;
-esac
-root=${MICROSEG_ROOT:-/}
-root=${root%/}
-log() { echo "$step: $*" >&2; }
-# Secret-looking words (bootstrap tokens, 64-hex keys and hashes) never reach the caller's log.
-redact() { sed -E 's/[a-z0-9]{6}\.[a-z0-9]{16}/[secret]/g; s/[0-9a-f]{64}/[secret]/g'; }
+# shellcheck source=components/cluster/scripts/prelude.sh
+source "$(dirname "${BASH_SOURCE[0]}")/prelude.sh"
 
 : "${KUBEADM_CONFIG_B64:?kubeadm-init: KUBEADM_CONFIG_B64 is required}"
 : "${UPLOAD_CERTS:=0}"

@@ -5,24 +5,9 @@
 # Guard: no kubelet.conf, admin.conf, static Pod manifest, CNI config or microseg file left -> nothing to do.
 # Profiles: MICROSEG_HOST_PROFILE=ubuntu (default) or lab: files are removed for real below MICROSEG_ROOT;
 #   kubeadm reset (kubelet, containers, mounts), iptables and ip link need the host and print "lab profile: skipped ...".
-set -euo pipefail
-export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 step=kubeadm-reset
-fail() { echo "$step: $*" >&2; exit 1; }
-profile=${MICROSEG_HOST_PROFILE:-ubuntu}
-case $profile in
-  ubuntu) [[ -z ${MICROSEG_ROOT:-} || ${MICROSEG_ROOT} == / ]] || fail "MICROSEG_ROOT is only for MICROSEG_HOST_PROFILE=lab" ;;
-  lab) [[ -z ${MICROSEG_LAB_PATH:-} ]] || PATH=$MICROSEG_LAB_PATH:$PATH ;;
-  *) fail "unknown MICROSEG_HOST_PROFILE \"$profile\". Fix: use ubuntu or lab" ;;
-esac
-root=${MICROSEG_ROOT:-/}
-root=${root%/}
-log() { echo "$step: $*" >&2; }
-host() {
-  local what=$1
-  shift
-  if [[ $profile == lab ]]; then echo "lab profile: skipped $what" >&2; else "$@"; fi
-}
+# shellcheck source=components/cluster/scripts/prelude.sh
+source "$(dirname "${BASH_SOURCE[0]}")/prelude.sh"
 
 shopt -s nullglob
 k8s=$root/etc/kubernetes

@@ -7,17 +7,9 @@
 # stdout: one line "identity hostname=... product_uuid=... macs=..." that the caller compares across hosts
 #   (kubeadm needs a unique hostname, MAC address and product_uuid per node).
 # Profiles: MICROSEG_HOST_PROFILE=ubuntu (default) or lab, where MICROSEG_ROOT prefixes every path read.
-set -euo pipefail
-export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 step=preflight
-fail() { echo "$step: $*" >&2; exit 1; }
-case ${MICROSEG_HOST_PROFILE:-ubuntu} in
-  ubuntu) [[ -z ${MICROSEG_ROOT:-} || ${MICROSEG_ROOT} == / ]] || fail "MICROSEG_ROOT is only for MICROSEG_HOST_PROFILE=lab" ;;
-  lab) ;;
-  *) fail "unknown MICROSEG_HOST_PROFILE \"${MICROSEG_HOST_PROFILE}\". Fix: use ubuntu or lab" ;;
-esac
-root=${MICROSEG_ROOT:-/}
-root=${root%/}
+# shellcheck source=components/cluster/scripts/prelude.sh
+source "$(dirname "${BASH_SOURCE[0]}")/prelude.sh"
 
 : "${ROLE:?preflight: ROLE is required (control-plane or worker)}"
 : "${MIN_KERNEL:?preflight: MIN_KERNEL is required, e.g. 5.10}"

@@ -8,25 +8,9 @@
 #   MICROSEG_ROOT, while what needs the Ubuntu kernel or the Kubernetes apt repository (swapoff, modprobe,
 #   sysctl --system, apt-get, apt-mark, dpkg, systemctl, containerd --version) prints "lab profile: skipped ...".
 #   MICROSEG_LAB_CONTAINERD_VERSION (default 1.7.28) stands for the installed containerd there.
-set -euo pipefail
-export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 step=prepare-host
-fail() { echo "$step: $*" >&2; exit 1; }
-profile=${MICROSEG_HOST_PROFILE:-ubuntu}
-case $profile in
-  ubuntu) [[ -z ${MICROSEG_ROOT:-} || ${MICROSEG_ROOT} == / ]] || fail "MICROSEG_ROOT is only for MICROSEG_HOST_PROFILE=lab" ;;
-  lab) ;;
-  *) fail "unknown MICROSEG_HOST_PROFILE \"$profile\". Fix: use ubuntu or lab" ;;
-esac
-root=${MICROSEG_ROOT:-/}
-root=${root%/}
-log() { echo "$step: $*" >&2; }
-# Runs a command that needs the real host; under the lab profile says so instead.
-host() {
-  local what=$1
-  shift
-  if [[ $profile == lab ]]; then echo "lab profile: skipped $what" >&2; else "$@"; fi
-}
+# shellcheck source=components/cluster/scripts/prelude.sh
+source "$(dirname "${BASH_SOURCE[0]}")/prelude.sh"
 
 : "${KUBERNETES_VERSION:?prepare-host: KUBERNETES_VERSION is required, e.g. 1.34.2}"
 : "${IP_FAMILY:=ipv4}"
