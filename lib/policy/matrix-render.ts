@@ -1,5 +1,5 @@
 /**
- * Renders a verdict matrix (lib/policy/verdicts.ts) for people and programs: `table` (a text grid, then why each
+ * Renders a verdict matrix (lib/policy/verdicts/) for people and programs: `table` (a text grid, then why each
  * flow decided by a policy is so), `json` (stable: sources, destinations, one flow per line) and `html` (one
  * self-contained page: a colour grid of sources x destination ports, the deciding policy and L7 rules on hover).
  * The json names every flow (from, to, port, protocol, verdict, reason, deciding policies, L7 rules), no prose.
