@@ -9,7 +9,7 @@
 # built here, e.g. quay.io/cilium/cilium -> .lab/bin/cilium-agent at /usr/bin/cilium-agent) over this machine's "/",
 # with writes going to a tmpfs that dies with the container (nothing a container writes outside its volumes reaches
 # the machine's disk). /tmp, /run, /root, /home and /work are empty tmpfs (the host's are not the container's); the
-# lab's bin/ and share/ are bound read-only at their paths because the image layers link into them. Then the
+# lab's bin/ and share/ are bound read-only at /.microseg-lab/ because the image layers link there. Then the
 # volumes (spec.mounts: hostPath mapped to the node's own directories, configMap/secret/projected/emptyDir files the
 # kubelet wrote), a fresh sysfs of the network namespace, /etc/hosts, /etc/resolv.conf, the hostname, the cgroup
 # (spec.cgroup: a child of the node's cgroup), and the security context (setpriv: user, groups, bounding set,
@@ -64,14 +64,14 @@ inroot() {
   chroot "${r}" mkdir -p "${dir}"
   printf '%s%s' "${r}" "$(chroot "${r}" realpath -m "${rel}")"
 }
-# Paths the image layer links to (the lab's binaries and shared files), read-only.
-while IFS= read -r d; do
-  [[ -n "${d}" ]] || continue
-  t="$(inroot "${d}")"
+# The lab's bin/ and share/, read-only, where the image layer links to them (at the root: no volume covers them).
+while IFS=$'\t' read -r src dst; do
+  [[ -n "${src}" ]] || continue
+  t="$(inroot "${dst}")"
   mkdir -p "${t}"
-  mount --rbind "${d}" "${t}"
+  mount --rbind "${src}" "${t}"
   mount -o remount,bind,ro "${t}"
-done < <(j '.readOnlyPaths[]?')
+done < <(jq -r '.readOnlyPaths[]? | [.source, .target] | @tsv' "${spec}")
 
 # mountpoint_for SRC TARGET: creates TARGET (a file when SRC is one) in the container root; prints its path here.
 mountpoint_for() {

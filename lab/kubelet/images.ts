@@ -37,8 +37,16 @@ export interface ImageDirs {
 
 const IMAGE_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
-const bins = (dirs: ImageDirs, at: string, names: string[]): LayerEntry[] =>
-    names.map((n) => ({ type: "symlink", path: `${at}/${n}`, target: path.join(dirs.binDir, n) }));
+/**
+ * Where a container sees the lab's bin/ and share/, which container.sh binds there read-only: at the root, where no
+ * volume of a pod covers them (a checkout under /tmp would lie below the emptyDir Cilium's init containers mount at
+ * /tmp, and their binaries would vanish). Image symlinks point here; `copy` entries read the host's paths.
+ */
+export const CONTAINER_LAB_DIRS: ImageDirs = { binDir: "/.microseg-lab/bin", shareDir: "/.microseg-lab/share" };
+const inBin = (...p: string[]) => path.posix.join(CONTAINER_LAB_DIRS.binDir, ...p);
+const inShare = (...p: string[]) => path.posix.join(CONTAINER_LAB_DIRS.shareDir, ...p);
+
+const bins = (at: string, names: string[]): LayerEntry[] => names.map((n) => ({ type: "symlink", path: `${at}/${n}`, target: inBin(n) }));
 
 /** The nginx image's main config, as the official image's (includes conf.d/*.conf), logging to the container's output. */
 export const NGINX_MAIN_CONFIG = [
@@ -77,15 +85,15 @@ export function lookupImage(ref: string, dirs: ImageDirs): ImageLookup {
                 image: {
                     what: "cilium-agent and its tools, built by lab/build-cilium.sh",
                     layer: [
-                        ...bins(dirs, "/usr/bin", ["cilium-agent", "cilium-dbg", "cilium-health", "cilium-health-responder", "hubble"]),
-                        { type: "symlink", path: "/opt/cni/bin/cilium-cni", target: path.join(dirs.binDir, "cilium-cni") },
+                        ...bins("/usr/bin", ["cilium-agent", "cilium-dbg", "cilium-health", "cilium-health-responder", "hubble"]),
+                        { type: "symlink", path: "/opt/cni/bin/cilium-cni", target: inBin("cilium-cni") },
                         // The image's scripts (images/cilium/Dockerfile copies them from the module), copied by lab/nodes-up.sh.
-                        ...["init-container.sh", "install-plugin.sh", "cni-uninstall.sh"].map((s): LayerEntry => ({ type: "symlink", path: `/${s}`, target: path.join(dirs.shareDir, "cilium-image", s) })),
+                        ...["init-container.sh", "install-plugin.sh", "cni-uninstall.sh"].map((s): LayerEntry => ({ type: "symlink", path: `/${s}`, target: inShare("cilium-image", s) })),
                         // The agent's default --lib-dir is /var/lib/cilium: the bpf/ sources live there in the image,
                         // writable (the agent writes its feature headers into bpf/include/bpf/).
                         { type: "copy", path: "/var/lib/cilium/bpf", target: path.join(cilium, "bpf") },
                         // The agent execs `clang` from PATH to compile its programs (the image has it in /usr/local/bin).
-                        { type: "symlink", path: "/usr/local/bin/clang", target: path.join(dirs.binDir, "cilium-tools", "clang") },
+                        { type: "symlink", path: "/usr/local/bin/clang", target: inBin("cilium-tools", "clang") },
                         { type: "dir", path: "/home/cilium" },
                     ],
                     entrypoint: [],
@@ -106,17 +114,17 @@ export function lookupImage(ref: string, dirs: ImageDirs): ImageLookup {
             };
         case "quay.io/cilium/operator-generic":
             // ENV and WORKDIR as images/operator/Dockerfile and images/hubble-relay/Dockerfile set them.
-            return { image: { what: "cilium-operator-generic, built by lab/build-cilium.sh", layer: [...bins(dirs, "/usr/bin", ["cilium-operator-generic"]), { type: "dir", path: "/home/gops" }], entrypoint: [], cmd: ["/usr/bin/cilium-operator-generic"], env: { PATH: IMAGE_PATH, GOPS_CONFIG_DIR: "/home/gops" }, workingDir: "/" } };
+            return { image: { what: "cilium-operator-generic, built by lab/build-cilium.sh", layer: [...bins("/usr/bin", ["cilium-operator-generic"]), { type: "dir", path: "/home/gops" }], entrypoint: [], cmd: ["/usr/bin/cilium-operator-generic"], env: { PATH: IMAGE_PATH, GOPS_CONFIG_DIR: "/home/gops" }, workingDir: "/" } };
         case "quay.io/cilium/hubble-relay":
-            return { image: { what: "hubble-relay, built by lab/build-cilium.sh", layer: bins(dirs, "/usr/bin", ["hubble-relay"]), entrypoint: ["/usr/bin/hubble-relay"], cmd: ["serve"], env: { PATH: IMAGE_PATH, GOPS_CONFIG_DIR: "/tmp" }, workingDir: "/tmp" } };
+            return { image: { what: "hubble-relay, built by lab/build-cilium.sh", layer: bins("/usr/bin", ["hubble-relay"]), entrypoint: ["/usr/bin/hubble-relay"], cmd: ["serve"], env: { PATH: IMAGE_PATH, GOPS_CONFIG_DIR: "/tmp" }, workingDir: "/tmp" } };
         case "registry.k8s.io/coredns/coredns":
-            return { image: { what: "CoreDNS, built by lab/build-coredns.sh", layer: [{ type: "symlink", path: "/coredns", target: path.join(dirs.binDir, "coredns") }], entrypoint: ["/coredns"], cmd: [], env: { PATH: IMAGE_PATH }, workingDir: "/" } };
+            return { image: { what: "CoreDNS, built by lab/build-coredns.sh", layer: [{ type: "symlink", path: "/coredns", target: inBin("coredns") }], entrypoint: ["/coredns"], cmd: [], env: { PATH: IMAGE_PATH }, workingDir: "/" } };
         case "docker.io/library/nginx":
             return {
                 image: {
                     what: "Debian's nginx (nginx-light, extracted by lab/fetch-nginx.sh) with the image's layout: /etc/nginx/nginx.conf including conf.d/*.conf",
                     layer: [
-                        { type: "symlink", path: "/usr/sbin/nginx", target: path.join(dirs.shareDir, "nginx", "usr", "sbin", "nginx") },
+                        { type: "symlink", path: "/usr/sbin/nginx", target: inShare("nginx", "usr", "sbin", "nginx") },
                         { type: "file", path: "/etc/nginx/nginx.conf", content: NGINX_MAIN_CONFIG },
                         { type: "dir", path: "/etc/nginx/conf.d" },
                         { type: "dir", path: "/var/lib/nginx" },

@@ -7,7 +7,7 @@ import * as crypto from "node:crypto";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import type { ImageDirs } from "./images";
+import { CONTAINER_LAB_DIRS, type ImageDirs } from "./images";
 import { ApiError, Kube, type Obj } from "./kube";
 import { cniConfig } from "./cni";
 import { killCgroup, PodWorker } from "./pod";
@@ -52,7 +52,8 @@ export class LabNode {
     readonly containerSh: string;
     readonly execSh: string;
     readonly imageDirs: ImageDirs;
-    readonly readOnlyPaths: string[];
+    /** The lab's bin/ and share/ and where containers see them (images.ts CONTAINER_LAB_DIRS). */
+    readonly readOnlyPaths: { source: string; target: string }[];
     readonly clusterDNS: string;
     readonly clusterDomain: string;
     kubernetesService = { host: "10.96.0.1", port: 443 };
@@ -80,7 +81,10 @@ export class LabNode {
         this.containerSh = path.join(opts.repoRoot, "lab", "kubelet", "container.sh");
         this.execSh = path.join(opts.repoRoot, "lab", "kubelet", "exec.sh");
         this.imageDirs = { binDir: path.join(opts.labDir, "bin"), shareDir: path.join(opts.labDir, "share") };
-        this.readOnlyPaths = [this.imageDirs.binDir, this.imageDirs.shareDir];
+        this.readOnlyPaths = [
+            { source: this.imageDirs.binDir, target: CONTAINER_LAB_DIRS.binDir },
+            { source: this.imageDirs.shareDir, target: CONTAINER_LAB_DIRS.shareDir },
+        ];
         this.clusterDNS = opts.clusterDNS;
         this.clusterDomain = opts.clusterDomain;
         for (const d of [this.podsDir, this.podTableDir, this.logDir, this.netnsDir, this.cniConfDir]) fs.mkdirSync(d, { recursive: true });
