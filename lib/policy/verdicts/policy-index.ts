@@ -47,10 +47,7 @@ function l7Rules(rules: L7Rules, direction: Direction, policy: string): L7Rule[]
     out.push({ direction, policy, kind: "http", text: `${h.method ?? "ANY"} ${h.path ?? "/*"}${extra}`, http: h });
   }
   for (const d of rules.dns ?? []) out.push({ direction, policy, kind: "dns", text: `dns ${d.matchName ?? d.matchPattern}` });
-  for (const k of rules.kafka ?? []) {
-    out.push({ direction, policy, kind: "kafka", text: `kafka ${[k.role ?? k.apiKey ?? "any", k.topic, k.clientID].filter((x) => x !== undefined).join(" ")}` });
-  }
-  if ((rules.l7proto ?? "") !== "") out.push({ direction, policy, kind: "l7proto", text: `l7proto ${rules.l7proto}` });
+  // kafka, l7proto and l7 rules were removed in Cilium 1.20: the model refuses them, so none reach the engine.
   return out;
 }
 

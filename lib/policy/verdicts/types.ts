@@ -61,8 +61,8 @@ export interface L7Rule {
   readonly direction: Direction;
   /** Policy id: `namespace/name` (CiliumNetworkPolicy) or `name` (CiliumClusterwideNetworkPolicy). */
   readonly policy: string;
-  readonly kind: "http" | "dns" | "kafka" | "l7proto";
-  /** As people read it: `GET /api`, `dns *.example.com`, `kafka produce empire-announce`. */
+  readonly kind: "http" | "dns";
+  /** As people read it: `GET /api`, `dns *.example.com`. */
   readonly text: string;
   readonly http?: HttpRule;
 }
