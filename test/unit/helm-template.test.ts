@@ -3,8 +3,9 @@
 import { strict as assert } from "node:assert";
 import { FIXTURE_POLICIES } from "../fixtures/stack-policies";
 import * as fs from "node:fs";
+import * as os from "node:os";
 import * as path from "node:path";
-import { describe, it } from "node:test";
+import { after, describe, it } from "node:test";
 import { buildCiliumValues } from "../../lib/cilium/cilium-values";
 import { ChartRenderError, findHelm, helmErrorProblems, helmTemplate } from "../../lib/cilium/helm-template";
 import { ciliumShare } from "../../lab/cilium-share";
@@ -132,24 +133,44 @@ describe("checkStackRendered", () => {
 });
 
 // Air-gapped users keep a chart on disk, not necessarily the pinned one: a local chart path of another version
-// still works. The older chart is the 1.19.0-dev snapshot of ../shared/reference/cilium, read in place.
-const OLDER_CHART = path.resolve(__dirname, "../../../shared/reference/cilium/chart/cilium");
-describe("a local chart of another version (an older chart kept for an air-gapped install)", () => {
-    if (!fs.existsSync(path.join(OLDER_CHART, "Chart.yaml"))) throw new Error(`${OLDER_CHART}/Chart.yaml is missing: the shared reference copy of the Cilium 1.19.0-dev chart sits beside the repository (../shared)`);
-    it("1.19.0-dev renders with the builder's values (relay NodePort, TLS secrets), and its template checks still run", async () => {
-        const { objects } = await helmTemplate({ chartDir: OLDER_CHART, values: buildCiliumValues(BASE) });
-        const svc = objects.find((o) => o["kind"] === "Service" && (o["metadata"] as { name: string }).name === "hubble-relay") as { spec: { type: string; ports: { nodePort: number }[] } };
-        assert.deepEqual([svc.spec.type, svc.spec.ports[0]!.nodePort], ["NodePort", 31245]);
-        const r = await checkStackRendered(labLike({ routingMode: "native", enableIPv4Masquerade: true }, { path: OLDER_CHART }, "1.19.0-dev"), FIXTURE_POLICIES, "/proj");
-        assert.deepEqual([r.errors, r.notes], [[
-            `cilium.valuesOverrides.routingMode: the chart refused to render (${failAt(OLDER_CHART, "cilium-configmap.yaml", "ipv4NativeRoutingCIDR must be set when routingMode is native")}): ipv4NativeRoutingCIDR must be set when routingMode is native ("native"). Also set ipv4NativeRoutingCIDR to the CIDR your network routes natively (e.g. cluster.podCidr), or remove routingMode.`,
-        ], []]);
+// still works. Two such charts: a copy of the pinned chart relabelled as another version (always here), and the
+// 1.19.0-dev snapshot of the shared reference copy beside the repository (../shared/reference/cilium, or
+// $MICROSEG_REFERENCE_DIR), read in place when this checkout has it; a clone without it skips that one, saying why.
+function relabelledChart(version: string): string {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "microseg-chart-"));
+    fs.cpSync(CHART, dir, { recursive: true });
+    const chartYaml = path.join(dir, "Chart.yaml");
+    fs.writeFileSync(chartYaml, fs.readFileSync(chartYaml, "utf8").replace(/^version: .*$/m, `version: ${version}`));
+    return dir;
+}
+const REFERENCE_DIR = process.env["MICROSEG_REFERENCE_DIR"] ?? path.resolve(__dirname, "../../../shared/reference/cilium");
+const SNAPSHOT_CHART = path.join(REFERENCE_DIR, "chart/cilium");
+const olderCharts: { label: string; dir: () => string; version: string; skip: string | false; temporary?: boolean }[] = [
+    { label: "a copy of the pinned chart relabelled 1.20.0-airgap", dir: () => relabelledChart("1.20.0-airgap"), version: "1.20.0-airgap", skip: false, temporary: true },
+    {
+        label: "the shared reference snapshot 1.19.0-dev", dir: () => SNAPSHOT_CHART, version: "1.19.0-dev",
+        skip: fs.existsSync(path.join(SNAPSHOT_CHART, "Chart.yaml")) ? false : `no ${SNAPSHOT_CHART}/Chart.yaml in this checkout (set MICROSEG_REFERENCE_DIR to the reference copy to run it)`,
+    },
+];
+for (const older of olderCharts) {
+    describe(`a local chart of another version: ${older.label}`, { skip: older.skip }, () => {
+        const dir = older.skip ? "" : older.dir();
+        if (older.temporary) after(() => fs.rmSync(dir, { recursive: true, force: true }));
+        it("renders with the builder's values (relay NodePort, TLS secrets), and its template checks still run", async () => {
+            const { objects } = await helmTemplate({ chartDir: dir, values: buildCiliumValues(BASE) });
+            const svc = objects.find((o) => o["kind"] === "Service" && (o["metadata"] as { name: string }).name === "hubble-relay") as { spec: { type: string; ports: { nodePort: number }[] } };
+            assert.deepEqual([svc.spec.type, svc.spec.ports[0]!.nodePort], ["NodePort", 31245]);
+            const r = await checkStackRendered(labLike({ routingMode: "native", enableIPv4Masquerade: true }, { path: dir }, older.version), FIXTURE_POLICIES, "/proj");
+            assert.deepEqual([r.errors, r.notes], [[
+                `cilium.valuesOverrides.routingMode: the chart refused to render (${failAt(dir, "cilium-configmap.yaml", "ipv4NativeRoutingCIDR must be set when routingMode is native")}): ipv4NativeRoutingCIDR must be set when routingMode is native ("native"). Also set ipv4NativeRoutingCIDR to the CIDR your network routes natively (e.g. cluster.podCidr), or remove routingMode.`,
+            ], []]);
+        });
+        it("cilium.version must name the local chart's version, whichever it is", () => {
+            assert.throws(() => parseConfig({
+                environment: "lab",
+                cluster: { mode: "existing", kubeconfig: "apiVersion: v1\nclusters: []\n", controlPlaneEndpoint: "127.0.0.1:26443" },
+                cilium: { version: CHART_VERSION, chart: { path: dir } },
+            }), { message: new RegExp(`cilium\\.version: differs from the chart at cilium\\.chart\\.path, which is "${older.version.replace(/\./g, "\\.")}" \\("${CHART_VERSION.replace(/\./g, "\\.")}"\\)`) });
+        });
     });
-    it("cilium.version must name the local chart's version, whichever it is", () => {
-        assert.throws(() => parseConfig({
-            environment: "lab",
-            cluster: { mode: "existing", kubeconfig: "apiVersion: v1\nclusters: []\n", controlPlaneEndpoint: "127.0.0.1:26443" },
-            cilium: { version: CHART_VERSION, chart: { path: OLDER_CHART } },
-        }), { message: new RegExp(`cilium\\.version: differs from the chart at cilium\\.chart\\.path, which is "1\\.19\\.0-dev" \\("${CHART_VERSION.replace(/\./g, "\\.")}"\\)`) });
-    });
-});
+}
