@@ -10,7 +10,8 @@ import * as path from "node:path";
 import { CONTAINER_LAB_DIRS, type ImageDirs } from "./images";
 import { ApiError, Kube, type Obj } from "./kube";
 import { cniConfig } from "./cni";
-import { killCgroup, PodWorker } from "./pod";
+import { PodWorker } from "./pod";
+import { killCgroup } from "./process";
 
 /**
  * Options the lab adds to the cilium-agent command line on top of the chart's (the agent reads the chart's

@@ -3,37 +3,20 @@
 // other, then its containers (lab/kubelet/container.sh), restarted per restartPolicy with a backoff, probed
 // (startup, readiness, liveness: httpGet, tcpSocket, exec, grpc), its status written to the apiserver, and torn
 // down (preStop, SIGTERM, grace, kill, CNI DEL, namespace removed) when the pod is deleted.
-import { spawn, type ChildProcess } from "node:child_process";
+import { spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { lookupImage, type LabImage } from "./images";
 import { ApiError, type Obj } from "./kube";
 import { cniAdd, cniDel } from "./cni";
-import { runProbe, type Probe } from "./probes";
+import { startProbes } from "./probes";
+import { containerId, newContainerState, podStatus, type ContainerState } from "./container-state";
+import { killCgroup, readTail, signalNumber } from "./process";
 import type { NodeContext } from "./node";
 import { buildVolumes, resolveEnv, expandArgs, securityArgs, type ResolvedMount } from "./spec";
 
 const now = () => new Date().toISOString().replace(/\.\d+Z$/, "Z");
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-interface ContainerState {
-    name: string;
-    image: string;
-    init: boolean;
-    restartCount: number;
-    proc?: ChildProcess;
-    pid?: number;
-    startedAt?: string;
-    started: boolean;
-    ready: boolean;
-    state: Obj;
-    lastState: Obj;
-    /** Set when the container is not run (skipped init container, or an image with no binary). */
-    skipped?: string;
-    exited?: Promise<number>;
-    probeTimers: NodeJS.Timeout[];
-    livenessFailures: number;
-}
 
 export class PodWorker {
     private pod: Obj;
@@ -85,8 +68,8 @@ export class PodWorker {
             }
         }
         this.containers = [
-            ...(this.pod.spec.initContainers ?? []).map((c: Obj) => this.newState(c, true)),
-            ...this.pod.spec.containers.map((c: Obj) => this.newState(c, false)),
+            ...(this.pod.spec.initContainers ?? []).map((c: Obj) => newContainerState(c, true)),
+            ...this.pod.spec.containers.map((c: Obj) => newContainerState(c, false)),
         ];
         this.statusTimer = setInterval(() => void this.syncStatus(), 1000);
         if (this.unavailable) {
@@ -119,10 +102,6 @@ export class PodWorker {
     /** True once the worker gave up on the sandbox (the node loop makes a new worker for the pod). */
     get failed(): boolean {
         return this.stopped && !this.stopping;
-    }
-
-    private newState(c: Obj, init: boolean): ContainerState {
-        return { name: c.name, image: c.image, init, restartCount: 0, started: false, ready: false, state: { waiting: { reason: "ContainerCreating" } }, lastState: {}, probeTimers: [], livenessFailures: 0 };
     }
 
     private spec(name: string): Obj {
@@ -310,7 +289,10 @@ export class PodWorker {
         if (!c.init) this.writeState();
         const exited = new Promise<number>((resolve) => proc.on("exit", (code, signal) => resolve(code ?? (signal ? 128 + (signalNumber(signal) ?? 9) : 1))));
         c.exited = exited;
-        if (!c.init) this.startProbes(c, spec);
+        if (!c.init) {
+            const target = { podIP: this.podIP ?? "127.0.0.1", ports: spec.ports ?? [], exec: (cmd: string[], t: number) => this.execIn(c, cmd, t) };
+            startProbes(c, spec, target, this.log, () => void this.killContainer(c, 2));
+        }
         if (!c.init && spec.lifecycle?.postStart?.exec) {
             void this.execIn(c, spec.lifecycle.postStart.exec.command, 30_000).then((r) => {
                 if (r.code !== 0) this.log(`${c.name}: postStart hook exited ${r.code}: ${r.output.slice(0, 300)}`);
@@ -320,7 +302,7 @@ export class PodWorker {
         for (const t of c.probeTimers) clearInterval(t), clearTimeout(t);
         c.probeTimers = [];
         const finishedAt = now();
-        const term = { exitCode: code, reason: code === 0 ? "Completed" : "Error", startedAt: c.startedAt, finishedAt, containerID: this.containerId(c) };
+        const term = { exitCode: code, reason: code === 0 ? "Completed" : "Error", startedAt: c.startedAt, finishedAt, containerID: containerId(this.uid, c) };
         c.lastState = c.init ? {} : { terminated: term };
         c.state = { terminated: term };
         c.proc = undefined;
@@ -334,75 +316,10 @@ export class PodWorker {
         return code;
     }
 
-    private containerId(c: ContainerState): string {
-        return `lab://${this.uid}/${c.name}/${c.restartCount}`;
-    }
-
     /** Runs a command inside a running container (its mount, UTS and network namespaces, its cgroup and env). */
     execIn(c: ContainerState, command: string[], timeoutMs: number): Promise<{ code: number; output: string }> {
         if (!c.pid) return Promise.resolve({ code: 126, output: "container not running" });
         return this.ctx.execCapture("bash", [this.ctx.execSh, String(c.pid), path.join(this.cgroup, c.name), "--", ...command], timeoutMs);
-    }
-
-    // --- probes -------------------------------------------------------------------------------------------------
-
-    private startProbes(c: ContainerState, spec: Obj): void {
-        const startup: Probe | undefined = spec.startupProbe;
-        const readiness: Probe | undefined = spec.readinessProbe;
-        const liveness: Probe | undefined = spec.livenessProbe;
-        const target = { podIP: this.podIP ?? "127.0.0.1", ports: spec.ports ?? [], exec: (cmd: string[], t: number) => this.execIn(c, cmd, t) };
-        const every = (p: Probe, fn: () => Promise<void>) => {
-            const first = setTimeout(() => {
-                void fn();
-                c.probeTimers.push(setInterval(() => void fn(), (p.periodSeconds ?? 10) * 1000));
-            }, (p.initialDelaySeconds ?? 0) * 1000);
-            c.probeTimers.push(first);
-        };
-        const afterStart = () => {
-            c.started = true;
-            if (!readiness) c.ready = true;
-            if (readiness) {
-                let ok = 0, bad = 0;
-                every(readiness, async () => {
-                    const r = await runProbe(readiness, target);
-                    if (r.ok) { ok++; bad = 0; } else { bad++; ok = 0; }
-                    if (ok >= (readiness.successThreshold ?? 1) && !c.ready) {
-                        c.ready = true;
-                        this.log(`${c.name}: ready ${((Date.now() - Date.parse(c.startedAt!)) / 1000).toFixed(1)} s after its start`);
-                    }
-                    if (bad >= (readiness.failureThreshold ?? 3) || (!c.ready && !r.ok)) {
-                        if (c.ready) this.log(`${c.name}: readiness probe failed: ${r.message}`);
-                        c.ready = false;
-                    }
-                });
-            }
-            if (liveness) {
-                every(liveness, async () => {
-                    const r = await runProbe(liveness, target);
-                    c.livenessFailures = r.ok ? 0 : c.livenessFailures + 1;
-                    if (c.livenessFailures >= (liveness.failureThreshold ?? 3)) {
-                        this.log(`${c.name}: liveness probe failed ${c.livenessFailures} times (${r.message}): killing it`);
-                        c.livenessFailures = 0;
-                        void this.killContainer(c, 2);
-                    }
-                });
-            }
-        };
-        if (!startup) return afterStart();
-        let bad = 0;
-        every(startup, async () => {
-            if (c.started) return;
-            const r = await runProbe(startup, target);
-            if (r.ok) {
-                for (const t of c.probeTimers) clearInterval(t);
-                c.probeTimers = [];
-                afterStart();
-            } else if (++bad >= (startup.failureThreshold ?? 3)) {
-                this.log(`${c.name}: startup probe failed ${bad} times (${r.message}): killing it`);
-                bad = 0;
-                void this.killContainer(c, 2);
-            }
-        });
     }
 
     /** SIGTERM, then (after graceSeconds) the whole cgroup of the container is killed. */
@@ -460,7 +377,11 @@ export class PodWorker {
 
     private async syncStatus(): Promise<void> {
         if (this.stopped) return;
-        const status = this.status();
+        const status = podStatus({
+            uid: this.uid, phase: this.phase, initialized: this.initialized, restartPolicy: this.pod.spec.restartPolicy,
+            startTime: this.startTime, nodeIP: this.ctx.nodeIP, podIP: this.podIP, containers: this.containers,
+        });
+        this.phase = status["phase"] as string;
         const text = JSON.stringify(status);
         if (text === this.lastStatus) return;
         try {
@@ -470,78 +391,4 @@ export class PodWorker {
             if (!(e instanceof ApiError && e.status === 404)) this.log(`status: ${(e as Error).message}`);
         }
     }
-
-    private status(): Obj {
-        const mains = this.containers.filter((c) => !c.init);
-        const inits = this.containers.filter((c) => c.init);
-        const allReady = mains.every((c) => c.ready);
-        const anyRunning = mains.some((c) => c.proc);
-        const policy = this.pod.spec.restartPolicy ?? "Always";
-        const allDone = mains.every((c) => c.state.terminated);
-        if (this.initialized && anyRunning) this.phase = "Running";
-        else if (this.initialized && allDone && policy !== "Always") this.phase = mains.every((c) => c.state.terminated?.exitCode === 0) ? "Succeeded" : "Failed";
-        const cond = (type: string, ok: boolean, reason?: string) => ({ type, status: ok ? "True" : "False", lastTransitionTime: this.startTime, ...(ok || !reason ? {} : { reason }) });
-        const cs = (c: ContainerState) => ({
-            name: c.name,
-            image: c.image,
-            imageID: "",
-            ...(c.pid || c.state.terminated ? { containerID: this.containerId(c) } : {}),
-            ready: c.ready,
-            started: c.init ? undefined : c.started,
-            restartCount: c.restartCount,
-            state: c.state,
-            lastState: c.lastState,
-        });
-        return {
-            phase: this.phase,
-            hostIP: this.ctx.nodeIP,
-            hostIPs: [{ ip: this.ctx.nodeIP }],
-            ...(this.podIP ? { podIP: this.podIP, podIPs: [{ ip: this.podIP }] } : {}),
-            startTime: this.startTime,
-            conditions: [
-                cond("PodReadyToStartContainers", this.podIP !== undefined),
-                cond("Initialized", this.initialized, "ContainersNotInitialized"),
-                cond("Ready", this.initialized && allReady, "ContainersNotReady"),
-                cond("ContainersReady", this.initialized && allReady, "ContainersNotReady"),
-                cond("PodScheduled", true),
-            ],
-            ...(inits.length ? { initContainerStatuses: inits.map(cs) } : {}),
-            containerStatuses: mains.map(cs),
-        };
-    }
-}
-
-/** Kills every process of a cgroup (cgroup.kill) and removes it, children first. */
-export async function killCgroup(dir: string, remove = true): Promise<void> {
-    if (!fs.existsSync(dir)) return;
-    for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
-        if (e.isDirectory()) await killCgroup(path.join(dir, e.name), remove);
-    }
-    try {
-        fs.writeFileSync(path.join(dir, "cgroup.kill"), "1");
-    } catch {
-        // gone meanwhile
-    }
-    if (!remove) return;
-    for (let i = 0; i < 50; i++) {
-        try {
-            fs.rmdirSync(dir);
-            return;
-        } catch {
-            await sleep(100);
-        }
-    }
-}
-
-function readTail(file: string, n: number): string {
-    try {
-        const text = fs.readFileSync(file, "utf8");
-        return text.slice(-n);
-    } catch {
-        return "";
-    }
-}
-
-function signalNumber(sig: string): number | undefined {
-    return ({ SIGHUP: 1, SIGINT: 2, SIGKILL: 9, SIGTERM: 15, SIGSEGV: 11, SIGABRT: 6 } as Record<string, number>)[sig];
 }

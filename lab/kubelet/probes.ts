@@ -5,6 +5,7 @@ import * as https from "node:https";
 import * as net from "node:net";
 import * as grpc from "@grpc/grpc-js";
 import type { Obj } from "./kube";
+import type { ContainerState } from "./container-state";
 
 export type Probe = Obj & { periodSeconds?: number; initialDelaySeconds?: number; timeoutSeconds?: number; failureThreshold?: number; successThreshold?: number };
 
@@ -86,5 +87,68 @@ function grpcProbe(host: string, p: number, service: string, timeoutMs: number):
                 if (err) return resolve({ ok: false, message: `gRPC probe ${host}:${p}: ${err.message}` });
                 resolve({ ok: status === 1, message: `gRPC probe ${host}:${p}: status ${status === 1 ? "SERVING" : String(status)}` });
             });
+    });
+}
+
+/**
+ * Starts a container's probes as the kubelet does: the startup probe first (liveness and readiness wait for it),
+ * readiness sets `c.ready`, liveness (and a failing startup probe) calls `kill` after failureThreshold failures.
+ * The timers go to `c.probeTimers`; the caller clears them when the container ends.
+ */
+export function startProbes(c: ContainerState, spec: Obj, target: ProbeTarget, log: (m: string) => void, kill: () => void): void {
+    const startup: Probe | undefined = spec.startupProbe;
+    const readiness: Probe | undefined = spec.readinessProbe;
+    const liveness: Probe | undefined = spec.livenessProbe;
+    const every = (p: Probe, fn: () => Promise<void>) => {
+        const first = setTimeout(() => {
+            void fn();
+            c.probeTimers.push(setInterval(() => void fn(), (p.periodSeconds ?? 10) * 1000));
+        }, (p.initialDelaySeconds ?? 0) * 1000);
+        c.probeTimers.push(first);
+    };
+    const afterStart = () => {
+        c.started = true;
+        if (!readiness) c.ready = true;
+        if (readiness) {
+            let ok = 0, bad = 0;
+            every(readiness, async () => {
+                const r = await runProbe(readiness, target);
+                if (r.ok) { ok++; bad = 0; } else { bad++; ok = 0; }
+                if (ok >= (readiness.successThreshold ?? 1) && !c.ready) {
+                    c.ready = true;
+                    log(`${c.name}: ready ${((Date.now() - Date.parse(c.startedAt!)) / 1000).toFixed(1)} s after its start`);
+                }
+                if (bad >= (readiness.failureThreshold ?? 3) || (!c.ready && !r.ok)) {
+                    if (c.ready) log(`${c.name}: readiness probe failed: ${r.message}`);
+                    c.ready = false;
+                }
+            });
+        }
+        if (liveness) {
+            every(liveness, async () => {
+                const r = await runProbe(liveness, target);
+                c.livenessFailures = r.ok ? 0 : c.livenessFailures + 1;
+                if (c.livenessFailures >= (liveness.failureThreshold ?? 3)) {
+                    log(`${c.name}: liveness probe failed ${c.livenessFailures} times (${r.message}): killing it`);
+                    c.livenessFailures = 0;
+                    kill();
+                }
+            });
+        }
+    };
+    if (!startup) return afterStart();
+    let bad = 0;
+    every(startup, async () => {
+        if (c.started) return;
+        const r = await runProbe(startup, target);
+        if (r.ok) {
+            for (const t of c.probeTimers) clearInterval(t);
+            c.probeTimers = [];
+            afterStart();
+        } else if (++bad >= (startup.failureThreshold ?? 3)) {
+            log(`${c.name}: startup probe failed ${bad} times (${r.message}): killing it`);
+            bad = 0;
+            kill();
+        }
     });
 }
