@@ -11,7 +11,8 @@
 //   the host's own steps.
 import * as pulumi from "@pulumi/pulumi";
 import { identityClashes, parseIdentity, type HostIdentity } from "../../lib/cluster/host-scripts";
-import { runSpec, type Conn, type SshConnectionArgs, type Spec } from "./ssh-command";
+import type { SshConnectionArgs } from "./ssh-command";
+import { runSpec, type Conn, type Spec } from "./ssh-session";
 
 export interface IdentityCheckArgs {
     /** Every host of the cluster: its name (in errors) and how to reach it, `hostKey` pinned. */

@@ -8,24 +8,8 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { after, describe, it } from "node:test";
-import {
-    checkSshCommand,
-    commandFailedMessage,
-    diffSshCommand,
-    fingerprint,
-    hostKeyAlgorithms,
-    hostKeyChangedMessage,
-    keyLine,
-    keyTypeName,
-    needsRerun,
-    parseKeyLine,
-    scrub,
-    secretOutputs,
-    SshCommand,
-    tail,
-    type SshCommandInputs,
-    type SshCommandOutputs,
-} from "../../components/cluster/ssh-command";
+import { checkSshCommand, diffSshCommand, needsRerun, secretOutputs, SshCommand, type SshCommandInputs, type SshCommandOutputs } from "../../components/cluster/ssh-command";
+import { commandFailedMessage, fingerprint, hostKeyAlgorithms, hostKeyChangedMessage, keyLine, keyTypeName, parseKeyLine, scrub, tail } from "../../components/cluster/ssh-host-keys";
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "ssh-command-unit-"));
 after(() => fs.rmSync(tmp, { recursive: true, force: true }));
