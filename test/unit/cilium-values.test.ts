@@ -13,16 +13,9 @@ import {
 } from "../../lib/cilium/cilium-values";
 import { loadChartValidator, validateChartValues } from "../../lib/cilium/chart-schema";
 import { ciliumShare } from "../../lab/cilium-share";
+import { assertGolden } from "../fixtures/golden";
 
 const { chartDir: CHART, version: CHART_VERSION } = ciliumShare();
-const GOLDEN = path.join(__dirname, "golden");
-
-function golden(file: string, actual: string): void {
-    const p = path.join(GOLDEN, file);
-    if (process.env["UPDATE_GOLDEN"] === "1") fs.writeFileSync(p, actual);
-    if (!fs.existsSync(p)) assert.fail(`golden file ${file} is missing: run with UPDATE_GOLDEN=1 and review it`);
-    assert.equal(actual, fs.readFileSync(p, "utf8"), `${file} differs (UPDATE_GOLDEN=1 to accept)`);
-}
 
 /** The walk-through's cluster: node 192.168.1.222, `kubeadm init --pod-network-cidr=10.97.0.0/16`. */
 const BASE: CiliumValuesArgs = { k8sServiceHost: "192.168.1.222", podCidr: "10.97.0.0/16", relay: { nodePort: 31245 } };
@@ -61,14 +54,14 @@ describe("chart schema", () => {
 describe("walk-through settings next to the corrected ones", () => {
     it("golden: the walk-through's --set flags are refused, every problem listed (strict removed in 1.15, enable-hubble not a chart value)", () => {
         const problems = problemsOf({ ...BASE, overrides: WALKTHROUGH_SETS });
-        golden("cilium-values.walkthrough.yaml", YAML.stringify({ walkthroughSets: WALKTHROUGH_SETS, problems }, { lineWidth: 0 }));
+        assertGolden("cilium-values.walkthrough.yaml", YAML.stringify({ walkthroughSets: WALKTHROUGH_SETS, problems }, { lineWidth: 0 }));
     });
     it("golden: corrected values = kubeProxyReplacement true, apiserver endpoint set (no kube-proxy), kubernetes IPAM from podSubnet (not the chart's 10.0.0.0/8), relay on NodePort 31245 with mTLS (4245 is outside 30000-32767)", () => {
-        golden("cilium-values.corrected.yaml", renderCiliumValuesArtefact(BASE, { chartDir: CHART }).content);
+        assertGolden("cilium-values.corrected.yaml", renderCiliumValuesArtefact(BASE, { chartDir: CHART }).content);
     });
     it("golden: cluster-pool variant pins the pool to the pod CIDR instead of the chart's default 10.0.0.0/8", () => {
         const values = buildAndValidateCiliumValues({ ...BASE, ipamMode: "cluster-pool" }, CHART);
-        golden("cilium-values.cluster-pool.yaml", YAML.stringify(values, { lineWidth: 0 }));
+        assertGolden("cilium-values.cluster-pool.yaml", YAML.stringify(values, { lineWidth: 0 }));
     });
     it("walk-through kubeProxyReplacement=strict → corrected true (boolean, never \"strict\")", () => {
         assert.equal(buildCiliumValues(BASE).kubeProxyReplacement, true);

@@ -1,19 +1,15 @@
 import assert from "node:assert/strict";
-import * as fs from "node:fs";
-import * as path from "node:path";
 import { describe, it } from "node:test";
 import { stringify } from "yaml";
 import { demoManifests, nginxConfig } from "../../lib/stack/demo-manifests";
 import { workloads } from "../fixtures/policies/workloads";
 import { Workloads } from "../../lib/policy/model/workloads-schema";
-
-const golden = path.join(__dirname, "golden", "demo-manifests.yaml");
+import { assertGolden } from "../fixtures/golden";
 
 describe("demoManifests", () => {
     it("renders the walk-through's workloads as in the golden file (UPDATE_GOLDEN=1 rewrites it)", () => {
         const text = demoManifests(workloads).map((m) => stringify(m)).join("---\n");
-        if (process.env.UPDATE_GOLDEN) fs.writeFileSync(golden, text);
-        assert.equal(text, fs.readFileSync(golden, "utf8"));
+        assertGolden("demo-manifests.yaml", text);
     });
 
     it("creates the non-system namespaces the policies need, never default or kube-system", () => {

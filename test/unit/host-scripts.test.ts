@@ -35,22 +35,12 @@ import {
   unlabelNodeStep,
 } from "../../lib/cluster/host-scripts";
 import { Secret } from "../../lib/base/secret";
+import { assertGolden } from "../fixtures/golden";
 
 const REPO = path.join(__dirname, "..", "..");
 const LAB_BIN = path.join(REPO, ".lab", "bin");
 const LAB_KUBECONFIG = path.join(process.env.LAB_DIR ?? path.join(REPO, ".lab"), "kubeconfig");
-const GOLDEN = path.join(__dirname, "golden", "host-scripts");
 const STEPS = Object.keys(HOST_STEPS) as HostStepName[];
-
-function golden(file: string, actual: string): void {
-  const p = path.join(GOLDEN, file);
-  if (process.env["UPDATE_GOLDEN"] === "1") {
-    fs.mkdirSync(GOLDEN, { recursive: true });
-    fs.writeFileSync(p, actual);
-  }
-  if (!fs.existsSync(p)) assert.fail(`golden file host-scripts/${file} is missing: run with UPDATE_GOLDEN=1 and review it`);
-  assert.equal(actual, fs.readFileSync(p, "utf8"), `host-scripts/${file} differs (UPDATE_GOLDEN=1 to accept)`);
-}
 
 function stackFile(name: string): StackConfig {
   const raw = YAML.parse(fs.readFileSync(path.join(REPO, `Pulumi.${name}.yaml`), "utf8")).config as Record<string, unknown>;
@@ -189,7 +179,7 @@ describe("host-scripts", () => {
           for (const p of Object.values(JOIN_PLACEHOLDERS)) assert.ok(!s.command.includes(p), `${label}: placeholder on the command line`);
         }
       }
-      golden("commands.txt", `${lines.join("\n").replace(/scripts\/[0-9a-f]{12}-/g, "scripts/<sha>-")}\n`);
+      assertGolden("host-scripts/commands.txt", `${lines.join("\n").replace(/scripts\/[0-9a-f]{12}-/g, "scripts/<sha>-")}\n`);
     });
 
     it("quotes values with shell-quote; refuses secrets, unknown inputs and non-strings with exact messages", () => {

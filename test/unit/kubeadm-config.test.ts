@@ -12,19 +12,9 @@ import { parseConfig, type HostConfig, type StackConfig } from "../../config";
 import { JOIN_PLACEHOLDERS, kubeletMaySetLabel, renderKubeadmConfigs, renderKubeadmInit, renderKubeadmJoin, splitNodeLabels } from "../../lib/cluster/kubeadm-config";
 import { artefactsToYaml, renderArtefacts } from "../../lib/stack/artefacts";
 import { Secret } from "../../lib/base/secret";
+import { assertGolden } from "../fixtures/golden";
 
-const GOLDEN = path.join(__dirname, "golden", "kubeadm");
 const KUBEADM = path.join(__dirname, "..", "..", ".lab", "bin", "kubeadm");
-
-function golden(file: string, actual: string): void {
-  const p = path.join(GOLDEN, file);
-  if (process.env["UPDATE_GOLDEN"] === "1") {
-    fs.mkdirSync(GOLDEN, { recursive: true });
-    fs.writeFileSync(p, actual);
-  }
-  if (!fs.existsSync(p)) assert.fail(`golden file kubeadm/${file} is missing: run with UPDATE_GOLDEN=1 and review it`);
-  assert.equal(actual, fs.readFileSync(p, "utf8"), `kubeadm/${file} differs (UPDATE_GOLDEN=1 to accept)`);
-}
 
 const ssh = { user: "ubuntu", privateKeyPath: "~/.ssh/id_ed25519" };
 const base = { environment: "dev", cilium: { version: "1.19.3" } };
@@ -85,7 +75,7 @@ describe("kubeadm-config", () => {
     for (const [name, cfg] of Object.entries(CASES)) {
       it(`golden: ${name}`, () => {
         const out = renderKubeadmConfigs(cfg).map((r) => `# ${r.step} ${r.node}${r.uploadCerts ? " (kubeadm init --upload-certs)" : ""}${Object.keys(r.labelsAfterJoin).length ? ` (labels after join: ${JSON.stringify(r.labelsAfterJoin)})` : ""}\n${r.yaml}`);
-        golden(`${name}.yaml`, out.join("---\n"));
+        assertGolden(`kubeadm/${name}.yaml`, out.join("---\n"));
       });
     }
   });

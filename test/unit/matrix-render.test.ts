@@ -12,8 +12,8 @@ import { buildVerdictEngine, type Matrix } from "../../lib/policy/verdicts";
 import { cnp } from "../../lib/policy/model/helpers";
 import { policies } from "../fixtures/policies";
 import { workloads } from "../fixtures/policies/workloads";
+import { assertGolden } from "../fixtures/golden";
 
-const GOLDEN = path.join(__dirname, "golden", "matrix");
 
 /** The demo, plus a deny rule (test may not reach backend) and an external address, so every verdict shows. */
 function fixture(): { m: Matrix; notes: readonly string[] } {
@@ -26,20 +26,11 @@ function fixture(): { m: Matrix; notes: readonly string[] } {
   return { m: e.matrix(), notes: e.notes };
 }
 
-function golden(name: string, text: string): void {
-  const file = path.join(GOLDEN, name);
-  if (process.env.UPDATE_GOLDEN) {
-    fs.mkdirSync(GOLDEN, { recursive: true });
-    fs.writeFileSync(file, text);
-  }
-  assert.equal(text, fs.readFileSync(file, "utf8"));
-}
-
 describe("renderMatrix goldens", () => {
   const { m } = fixture();
-  it("table", () => golden("demo.table.txt", renderTable(m)));
-  it("json", () => golden("demo.json", renderJson(m)));
-  it("html", () => golden("demo.html", renderHtml(m)));
+  it("table", () => assertGolden("matrix/demo.table.txt", renderTable(m)));
+  it("json", () => assertGolden("matrix/demo.json", renderJson(m)));
+  it("html", () => assertGolden("matrix/demo.html", renderHtml(m)));
   it("renderMatrix dispatches on the format", () => {
     assert.equal(renderMatrix(m, "json"), renderJson(m));
     assert.equal(renderMatrix(m, "table"), renderTable(m));
