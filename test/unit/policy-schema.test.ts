@@ -1,7 +1,7 @@
 /**
  * lib/policy/model/schema.ts against the real CRD schema of the pinned release (ajv, see crd-ajv.ts): every valid fixture passes
  * both; every invalid one is refused by zod with an exact message, and the test states whether the
- * CRD can tell. fast-check then checks zod-accept ⇒ CRD-accept on generated policies.
+ * CRD can tell. Generated policies: policy-schema-generated.test.ts.
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
