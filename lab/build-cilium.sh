@@ -17,14 +17,11 @@
 # missing; a warm run runs no go command.
 #
 # Usage: lab/build-cilium.sh [--force]
-set -euo pipefail
-export PATH="/usr/local/go/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin:${PATH}"
+LAB_TAG=build-cilium
+# shellcheck source=lab/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-LAB_DIR="${LAB_DIR:-${ROOT}/.lab}"
-BIN_DIR="${LAB_DIR}/bin"
 TOOLS_DIR="${BIN_DIR}/cilium-tools"
-BUILD_DIR="${LAB_DIR}/build"
 WRAPPER="${BUILD_DIR}/cilium"
 SHARE_DIR="${LAB_DIR}/share/cilium"
 
@@ -50,9 +47,6 @@ BINARIES=(
 RECIPE=1
 FORCE=0
 [[ "${1:-}" == "--force" ]] && FORCE=1
-
-log() { printf '[build-cilium] %s\n' "$*"; }
-die() { printf '[build-cilium] ERROR: %s\n' "$*" >&2; exit 1; }
 
 # --- Go toolchain, as lab/build-engine.sh: no toolchain download unless the user asked for one -------------------
 command -v go >/dev/null 2>&1 ||

@@ -10,13 +10,10 @@
 # its stamp (versions, go, plugins, recipe) changes or the binary is missing; a warm run runs no go command.
 #
 # Usage: lab/build-coredns.sh [--force]
-set -euo pipefail
-export PATH="/usr/local/go/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin:${PATH}"
+LAB_TAG=build-coredns
+# shellcheck source=lab/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-LAB_DIR="${LAB_DIR:-${ROOT}/.lab}"
-BIN_DIR="${LAB_DIR}/bin"
-BUILD_DIR="${LAB_DIR}/build"
 WRAPPER="${BUILD_DIR}/coredns"
 
 # shellcheck source=lab/versions.env
@@ -27,9 +24,6 @@ MODULE=github.com/coredns/coredns
 RECIPE=1
 FORCE=0
 [[ "${1:-}" == "--force" ]] && FORCE=1
-
-log() { printf '[build-coredns] %s\n' "$*"; }
-die() { printf '[build-coredns] ERROR: %s\n' "$*" >&2; exit 1; }
 
 command -v go >/dev/null 2>&1 ||
   die "the 'go' command is not on PATH. Install Go >= 1.26, e.g. into /usr/local/go, then re-run lab/build-coredns.sh."

@@ -6,13 +6,10 @@
 # Versions come from lab/versions.env ("lab cluster" section). Idempotent: each group is rebuilt only when
 # its stamp (versions + go version + this script's build recipe) changes or a binary is missing.
 # Nothing upstream is committed: the small wrapper modules are generated under .lab/build/.
-set -euo pipefail
-export PATH="/usr/local/go/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin:${PATH}"
+LAB_TAG=build-lab
+# shellcheck source=lab/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-LAB_DIR="${LAB_DIR:-${ROOT}/.lab}"
-BIN_DIR="${LAB_DIR}/bin"
-BUILD_DIR="${LAB_DIR}/build"
 STAGES_DIR="${LAB_DIR}/share/kwok-stages"
 
 # shellcheck source=lab/versions.env
@@ -23,9 +20,6 @@ source "${ROOT}/lab/versions.env"
 K8S_BINARIES=(kube-apiserver kube-controller-manager kube-scheduler kubectl kubeadm)
 # Bump when the recipe below changes in a way that needs a rebuild (flags, wrapper modules).
 RECIPE=2
-
-log() { printf '[build-lab] %s\n' "$*"; }
-die() { printf '[build-lab] ERROR: %s\n' "$*" >&2; exit 1; }
 
 if ! command -v go >/dev/null 2>&1; then
   die "the 'go' command is not on PATH. Install Go >= 1.26 (k8s ${KUBERNETES_VERSION} needs >= 1.25, kwok ${KWOK_VERSION} and etcd ${ETCD_VERSION} need >= 1.26), e.g. into /usr/local/go, then re-run lab/build-lab.sh."

@@ -5,12 +5,10 @@
 # nodes' cgroups) is killed, then its mounts (bpffs, pinned network namespaces, node directories), cgroups,
 # network namespaces, veths and bridge are removed, and what was removed is listed.
 # Options: --keep-logs  keep .lab/logs/ (e.g. to read why something failed).
-set -euo pipefail
-export PATH="/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin:${PATH}"
+LAB_TAG=lab-down
+# shellcheck source=lab/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-LAB_DIR="${LAB_DIR:-${ROOT}/.lab}"
-BIN_DIR="${LAB_DIR}/bin"
 RUN="${LAB_DIR}/run"
 COMPONENTS=(kwok kube-scheduler kube-controller-manager kube-apiserver etcd)
 
@@ -22,8 +20,6 @@ for arg in "$@"; do
     *) printf '[lab-down] ERROR: unknown option "%s" (known: --keep-logs)\n' "${arg}" >&2; exit 2 ;;
   esac
 done
-
-log() { printf '[lab-down] %s\n' "$*"; }
 
 # ours PID NAME: true while PID is a live process of our NAME binary (a recycled pid is not ours).
 ours() { [[ "$(readlink "/proc/$1/exe" 2>/dev/null)" == "${BIN_DIR}/$2" ]]; }

@@ -3,14 +3,11 @@
 # LAB_DIR/share/nginx with `apt-get download` + `dpkg -x`: nothing is installed on this machine, so no maintainer
 # script runs (installing the package would start an nginx on this machine's port 80). Its libraries (libc, libcrypt,
 # libpcre2, libssl, zlib) are the machine's; checked with ldd. Idempotent: a warm run does nothing.
-set -euo pipefail
-export PATH="/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin:${PATH}"
+LAB_TAG=fetch-nginx
+# shellcheck source=lab/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-LAB_DIR="${LAB_DIR:-${ROOT}/.lab}"
 DEST="${LAB_DIR}/share/nginx"
-log() { printf '[fetch-nginx] %s\n' "$*"; }
-die() { printf '[fetch-nginx] ERROR: %s\n' "$*" >&2; exit 1; }
 
 version="$(apt-cache policy nginx 2>/dev/null | sed -n 's/^ *Candidate: //p')"
 [[ -n "${version}" && "${version}" != "(none)" ]] || die "no Debian package nginx known to apt (run apt-get update)"

@@ -12,13 +12,9 @@
 #     runs the pods bound to it (see lab/kubelet/);
 # and one namespace <bridge>-outside (<net>.250) standing for the world outside the cluster.
 # Idempotent: what exists and runs is left alone. Everything is removed by lab/down.sh.
-set -euo pipefail
-export PATH="/usr/local/go/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin:${PATH}"
-
-ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-LAB_DIR="${LAB_DIR:-${ROOT}/.lab}"
-log() { printf '[lab-nodes] %s\n' "$*"; }
-die() { printf '[lab-nodes] ERROR: %s\n' "$*" >&2; exit 1; }
+LAB_TAG=lab-nodes
+# shellcheck source=lab/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 [[ -f "${LAB_DIR}/env" ]] || die "${LAB_DIR}/env is missing: start the control plane with LAB_DATAPATH=1 lab/up.sh"
 # shellcheck source=/dev/null

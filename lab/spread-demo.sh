@@ -9,12 +9,9 @@
 # so they all land on the first Ready node. A pod on the wrong node is moved the way an operator would: the other
 # nodes are cordoned, the pod is deleted, its Deployment's replacement is scheduled on the wanted node, the nodes are
 # uncordoned. Idempotent: pods already in place are left alone (prints "in place").
-set -euo pipefail
-export PATH="/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin:${PATH}"
-ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-LAB_DIR="${LAB_DIR:-${ROOT}/.lab}"
-log() { printf '[spread-demo] %s\n' "$*"; }
-die() { printf '[spread-demo] ERROR: %s\n' "$*" >&2; exit 1; }
+LAB_TAG=spread-demo
+# shellcheck source=lab/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 [[ -f "${LAB_DIR}/env" ]] || die "${LAB_DIR}/env is missing: no lab"
 # shellcheck source=/dev/null

@@ -2,12 +2,10 @@
 # Prints what of the local lab runs and where. Exit 0 when every component is running and healthy and every
 # node is Ready; 1 when something is down or unhealthy; 3 when the lab is not started (no .lab/env).
 # In a datapath lab: each node's kubelet, and its Cilium agent's `cilium-dbg status --brief` (run inside the agent).
-set -euo pipefail
-export PATH="/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin:${PATH}"
+LAB_TAG=lab-status
+# shellcheck source=lab/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-LAB_DIR="${LAB_DIR:-${ROOT}/.lab}"
-BIN_DIR="${LAB_DIR}/bin"
 RUN="${LAB_DIR}/run"
 
 if [[ ! -f "${LAB_DIR}/env" ]]; then

@@ -10,17 +10,12 @@
 #   addon is applied by the real `kubeadm init phase addon coredns`. Cilium itself comes with the Helm release.
 # Idempotent: a component that is running is left alone; a second run on a healthy lab changes nothing.
 # Writes .lab/kubeconfig (admin), .lab/env (source it), logs to .lab/logs/. Runs as root without systemd.
-set -euo pipefail
-export PATH="/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin:${PATH}"
+LAB_TAG=lab-up
+# shellcheck source=lab/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-LAB_DIR="${LAB_DIR:-${ROOT}/.lab}"
-BIN_DIR="${LAB_DIR}/bin"
 ENV_FILE="${LAB_DIR}/env"
 START=$(date +%s)
-
-log() { printf '[lab-up] %s\n' "$*"; }
-die() { printf '[lab-up] ERROR: %s\n' "$*" >&2; exit 1; }
 
 # Settings of a lab that already has state win over the environment: ports and node names stay stable.
 if [[ -f "${ENV_FILE}" ]]; then
