@@ -30,14 +30,7 @@ mkdir -p "$dir" "$root/var/log/microseg"
 printf '%s\n' "$config" >"$file"
 log "wrote /etc/kubernetes/microseg/kubeadm-init.yaml"
 
-if command -v kubeadm >/dev/null; then
-  out=$(kubeadm config validate --config "$file" 2>&1) || fail "kubeadm config validate refused the config: $(printf '%s' "$out" | redact | tr '\n' ' ')"
-  log "kubeadm config validate: ok"
-elif [[ $profile == lab ]]; then
-  echo "lab profile: skipped kubeadm config validate (no kubeadm on PATH; set MICROSEG_LAB_PATH)" >&2
-else
-  fail "kubeadm is not installed. Fix: run prepare-host first"
-fi
+validate_kubeadm_config "$file"
 
 args=(init --config "$file")
 [[ $UPLOAD_CERTS == 1 ]] && args+=(--upload-certs)

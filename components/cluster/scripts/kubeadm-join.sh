@@ -58,14 +58,7 @@ config=${config//"$placeholder_hash"/"$hash"}
 [[ $control_plane == yes ]] && config=${config//"$placeholder_key"/"$key"}
 printf '%s\n' "$config" >"$filled"
 
-if command -v kubeadm >/dev/null; then
-  out=$(kubeadm config validate --config "$filled" 2>&1) || fail "kubeadm config validate refused the config: $(printf '%s' "$out" | redact | tr '\n' ' ')"
-  log "kubeadm config validate: ok"
-elif [[ $profile == lab ]]; then
-  echo "lab profile: skipped kubeadm config validate (no kubeadm on PATH; set MICROSEG_LAB_PATH)" >&2
-else
-  fail "kubeadm is not installed. Fix: run prepare-host first"
-fi
+validate_kubeadm_config "$filled"
 
 logfile=$root/var/log/microseg/kubeadm-join.log
 if [[ $profile == lab ]]; then

@@ -5,8 +5,8 @@
 # Sets: strict mode and a fixed PATH; fail and log (messages start with the step's name); the host profile:
 #   MICROSEG_HOST_PROFILE=ubuntu (default) or lab, where paths lie below MICROSEG_ROOT ($root, "" for /) and
 #   MICROSEG_LAB_PATH comes first on PATH; host (runs what needs the real host, or under lab says it skipped it);
-#   redact (hides bootstrap tokens and 64-hex keys); need_admin_kubectl, k and node_exists (kubectl as the admin of
-#   the cluster, on a control-plane host).
+#   redact (hides bootstrap tokens and 64-hex keys); validate_kubeadm_config (`kubeadm config validate`);
+#   need_admin_kubectl, k and node_exists (kubectl as the admin of the cluster, on a control-plane host).
 set -euo pipefail
 export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 : "${step:?prelude.sh: set step=<name of the host step> before sourcing it}"
@@ -31,6 +31,20 @@ host() {
 
 # Secret-looking words (bootstrap tokens, 64-hex keys and hashes) never reach the caller's log.
 redact() { sed -E 's/[a-z0-9]{6}\.[a-z0-9]{16}/[secret]/g; s/[0-9a-f]{64}/[secret]/g'; }
+
+# validate_kubeadm_config FILE: the real kubeadm refuses a bad config before any change (its reason, redacted);
+# under the lab profile without kubeadm on PATH, says it skipped that.
+validate_kubeadm_config() {
+  local out
+  if command -v kubeadm >/dev/null; then
+    out=$(kubeadm config validate --config "$1" 2>&1) || fail "kubeadm config validate refused the config: $(printf '%s' "$out" | redact | tr '\n' ' ')"
+    log "kubeadm config validate: ok"
+  elif [[ $profile == lab ]]; then
+    echo "lab profile: skipped kubeadm config validate (no kubeadm on PATH; set MICROSEG_LAB_PATH)" >&2
+  else
+    fail "kubeadm is not installed. Fix: run prepare-host first"
+  fi
+}
 
 admin=$root/etc/kubernetes/admin.conf
 # need_admin_kubectl: the admin kubeconfig of a control plane and kubectl are here.
