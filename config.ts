@@ -7,7 +7,7 @@ import { isDnsLabel } from "./lib/base/net";
 import { quote } from "./lib/base/text";
 import { Secret, secretKind } from "./lib/base/secret";
 import { DEFAULT_CILIUM_REPOSITORY, DEFAULT_NODE_PORT_RANGE, DEFAULT_POD_CIDR, DEFAULT_RELAY_NODE_PORT, DEFAULT_SERVICE_CIDR, DEFAULT_UI_NODE_PORT, ENVIRONMENTS, SUPPORTED_CILIUM_MINORS, SUPPORTED_KUBERNETES_MINORS } from "./lib/config/constants";
-import { type Ctx, AUTH_FIX, add, always, msg, rec, strict } from "./lib/config/messages";
+import { type Ctx, AUTH_FIX, add, always, exactlyOneOf, msg, rec, strict } from "./lib/config/messages";
 import { CidrString, HostAddress, HostKey, LabelKey, LabelValue, Port, PortRangeString, SecretString, SshUser, checkEndpoint, versionString } from "./lib/config/fields";
 import { crossChecks } from "./lib/config/cross-checks";
 import { ConfigError, type ConfigProblem, problemsOf } from "./lib/config/problems";
@@ -168,11 +168,7 @@ const ExistingCluster = strict({
 }).superRefine((v, ctx) => {
   const r = rec(v);
   if (!r) return;
-  if (r.kubeconfig !== undefined && r.kubeconfigPath !== undefined) {
-    add(ctx, ["kubeconfigPath"], "conflicts with kubeconfig; they are mutually exclusive", undefined, "Keep only one of kubeconfig, kubeconfigPath");
-  } else if (r.kubeconfig === undefined && r.kubeconfigPath === undefined) {
-    add(ctx, [], "no kubeconfig", undefined, "Give kubeconfigPath (a file) or kubeconfig (a secret)");
-  }
+  exactlyOneOf(ctx, r, "kubeconfig", "kubeconfigPath", { both: "Keep only one of kubeconfig, kubeconfigPath", missing: "no kubeconfig", neither: "Give kubeconfigPath (a file) or kubeconfig (a secret)" });
   if (r.kubeconfig instanceof Secret && r.kubeconfig.known) {
     const problem = kubeconfigProblem(r.kubeconfig.reveal(), r.context);
     if (problem) add(ctx, [problem.where], problem.what, problem.where === "context" ? r.context : r.kubeconfig, problem.fix, problem.where === "kubeconfig");
@@ -205,11 +201,7 @@ export const Chart = strict({
 }).superRefine((v, ctx) => {
   const r = rec(v);
   if (!r) return;
-  if (r.repository !== undefined && r.path !== undefined) {
-    add(ctx, ["path"], "conflicts with repository; they are mutually exclusive", undefined, "Keep repository (download) or path (local chart), not both");
-  } else if (r.repository === undefined && r.path === undefined) {
-    add(ctx, [], "no chart source", undefined, `Give repository (e.g. "${DEFAULT_CILIUM_REPOSITORY}") or path (a local chart)`);
-  }
+  exactlyOneOf(ctx, r, "repository", "path", { both: "Keep repository (download) or path (local chart), not both", missing: "no chart source", neither: `Give repository (e.g. "${DEFAULT_CILIUM_REPOSITORY}") or path (a local chart)` });
 }, always);
 
 /** Only `true` is accepted: microseg installs no kube-proxy. */

@@ -24,6 +24,18 @@ export function add(ctx: Ctx, where: Key[], what: string, value: unknown, fix: s
   ctx.addIssue({ code: "custom", path: where, message: msg(what, value, fix, secret) });
 }
 
+/**
+ * Exactly one of two sibling settings: both set is a conflict named at `second`, neither set is `missing` at
+ * their object. The fixes say which to keep or give.
+ */
+export function exactlyOneOf(ctx: Ctx, r: Record<string, unknown>, first: string, second: string, fix: { both: string; missing: string; neither: string }): void {
+  if (r[first] !== undefined && r[second] !== undefined) {
+    add(ctx, [second], `conflicts with ${first}; they are mutually exclusive`, undefined, fix.both);
+  } else if (r[first] === undefined && r[second] === undefined) {
+    add(ctx, [], fix.missing, undefined, fix.neither);
+  }
+}
+
 /** A setting's path as the messages name it; the empty path is the config itself ("microseg"). */
 export function settingPath(p: ReadonlyArray<PropertyKey>): string {
   return formatPath(p, { empty: "microseg" });
