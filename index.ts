@@ -6,15 +6,15 @@ import { RelayNodePort } from "./components/cilium/relay-node-port";
 import { ExistingCluster, type ClusterAccess } from "./components/cluster/existing-cluster";
 import { KubeadmCluster } from "./components/cluster/kubeadm-cluster";
 import { Demo } from "./components/demo/demo";
-import { StackRecord, STACK_RECORD_NAME, STACK_RECORD_NAMESPACE } from "./components/environment/stack-record";
+import { guardClusterIdentity, readDeployedRecord, reportTrafficDiff } from "./components/environment/record-checks";
+import { StackRecord } from "./components/environment/stack-record";
 import { PolicySet } from "./components/policy/policy-set";
 import { ConfigError, endpointHostPort, microsegConfigEntries, parseConfig, resolveConfigPath, type StackConfig } from "./config";
 import { policies as userPolicies } from "./policies";
 import { workloads } from "./policies/workloads";
-import { clusterIdentity, destructiveChanges, foreignOwner, identityData, identityFromData, recordReadRefusal } from "./lib/cluster/cluster-identity";
-import { apiTargetFromKubeconfig, readConfigMapData } from "./lib/kube/kube-api";
+import { clusterIdentity, identityData } from "./lib/cluster/cluster-identity";
 import { ciliumChart, ciliumValuesArgs, deployedPolicies, omittedHttpRules, policyCheckContext } from "./lib/stack/stack-plan";
-import { encodeTraffic, trafficReport, trafficSnapshot, TRAFFIC_MATRIX_KEY, type TrafficSnapshot } from "./lib/policy/traffic-diff";
+import { encodeTraffic, trafficSnapshot, TRAFFIC_MATRIX_KEY } from "./lib/policy/traffic-diff";
 import { buildVerdictEngine } from "./lib/policy/verdicts";
 
 function loadConfig(): StackConfig {
@@ -51,78 +51,20 @@ function cluster(cfg: StackConfig): ClusterAccess {
     }
 }
 
-/** The record's data (undefined: the apiserver says there is none), or why it could not be read. */
-type RecordRead = { data: Record<string, string> | undefined } | { error: string };
-
 /** The kubeconfig context every reader of the cluster uses, as the Kubernetes provider does (cluster.context). */
 function clusterContext(cfg: StackConfig): string | undefined {
     return cfg.cluster.mode === "existing" ? cfg.cluster.context : undefined;
 }
 
-/**
- * The stack record as the last `up` left it in the cluster (StackRecord), read once per run. Only the apiserver's
- * "not found" means no record (a new cluster); any other failure is kept as the message that stops preview
- * (guardClusterIdentity). A kubeadm cluster before init has no apiserver yet: its kubeconfig is unknown at
- * preview (read-kubeconfig has not run), so nothing is read then; at `up` it is read once init made it.
- */
-function deployedRecord(access: ClusterAccess, cfg: StackConfig): pulumi.Output<RecordRead> {
-    const context = clusterContext(cfg);
-    return access.kubeconfig.apply(async (kubeconfig): Promise<RecordRead> => {
-        try {
-            return { data: await readConfigMapData(apiTargetFromKubeconfig(kubeconfig, context), STACK_RECORD_NAMESPACE, STACK_RECORD_NAME) };
-        } catch (e) {
-            return { error: recordReadRefusal(e, { mode: cfg.cluster.mode, context }) };
-        }
-    });
-}
-
-/**
- * Refuses, at preview, a change the running cluster cannot take in place (lib/cluster/cluster-identity.ts), comparing the
- * config with what the last `up` recorded in the cluster. Resolves to nothing; the resources that would carry the
- * change wait for it.
- */
-function guardClusterIdentity(cfg: StackConfig, record: pulumi.Output<RecordRead>): pulumi.Output<pulumi.Resource[]> {
-    return record.apply((read) => {
-        if ("error" in read) throw new pulumi.RunError(read.error);
-        const data = read.data;
-        const problems = data ? [
-            ...foreignOwner(data, pulumi.getProject(), pulumi.getStack()),
-            ...destructiveChanges(identityFromData(data), clusterIdentity(cfg), cfg.safety.allowClusterReplacement),
-        ] : [];
-        if (problems.length > 0) {
-            throw new pulumi.RunError(`microseg: refusing a change the running cluster cannot take (nothing was changed):\n${problems.map((p) => `  - ${p}`).join("\n")}`);
-        }
-        return [];
-    });
-}
-
-/**
- * Says at preview (and up) what the policy change means for traffic: the verdict matrix recorded in the cluster
- * by the last `up` (StackRecord, lib/policy/traffic-diff.ts) against the one of these policies, workloads and
- * enforcement mode; one line per changed flow, a warning for a newly denied one, nothing when nothing changes.
- */
-function reportTrafficDiff(current: TrafficSnapshot, record: pulumi.Output<RecordRead>): pulumi.Output<pulumi.Resource[]> {
-    return record.apply(async (read) => {
-        // guardClusterIdentity stops preview on an unreadable record and refuses another stack's, whose matrix
-        // says nothing about this stack.
-        const data = "error" in read ? undefined : read.data;
-        if (!data || data["project"] !== pulumi.getProject() || data["stack"] !== pulumi.getStack()) return [];
-        for (const line of trafficReport(data[TRAFFIC_MATRIX_KEY], current)) {
-            await (line.level === "warn" ? pulumi.log.warn(`traffic: ${line.message}`) : pulumi.log.info(`traffic: ${line.message}`));
-        }
-        return [];
-    });
-}
-
 const cfg = loadConfig();
-/** The user's policies and declared workloads: index.ts and cli/ are the only importers of policies/. */
-// The user's policies as this stack deploys them (policies.httpRules "omit": without their HTTP rules).
+// The user's policies and declared workloads (index.ts and cli/ are the only importers of policies/), and
+// `project`, the same as this stack deploys them (policies.httpRules "omit": without their HTTP rules).
 const userProject = { policies: userPolicies, workloads };
 const project = deployedPolicies(cfg, userProject);
 const k8sCluster = cluster(cfg);
 const onCluster = { provider: k8sCluster.provider };
-const record = deployedRecord(k8sCluster, cfg);
-const identityGuard = guardClusterIdentity(cfg, record);
+const record = readDeployedRecord(k8sCluster.kubeconfig, { mode: cfg.cluster.mode, context: clusterContext(cfg) });
+const identityGuard = guardClusterIdentity(clusterIdentity(cfg), cfg.safety.allowClusterReplacement, record);
 const traffic = trafficSnapshot(buildVerdictEngine(project.policies, project.workloads, { enforcement: cfg.cilium.policyEnforcementMode }).matrix());
 const trafficDiff = reportTrafficDiff(traffic, record);
 

@@ -168,7 +168,7 @@ describe("lab stack on the real engine", { timeout: 20 * 60_000 }, () => {
     });
 });
 
-// The cluster-ownership guard (index.ts deployedRecord/guardClusterIdentity) against the real kube-apiserver:
+// The cluster-ownership guard (components/environment/record-checks.ts: readDeployedRecord, guardClusterIdentity) against the real kube-apiserver:
 // only its "not found" means "no record"; a refused read (403) or no answer stops preview with the API server,
 // what happened and the fix; and the record is read with the configured cluster.context, as the provider does.
 describe("the stack record guard on the real kube-apiserver", { timeout: 20 * 60_000 }, () => {
