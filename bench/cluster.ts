@@ -15,7 +15,8 @@ import * as os from "node:os";
 import * as path from "node:path";
 import YAML from "yaml";
 import type { Stack } from "@pulumi/pulumi/automation";
-import { newProgramStack, readEnvFile, repoRoot } from "../test/lab/harness";
+import { newProgramStack, repoRoot } from "../test/lab/harness";
+import { readEnvFile } from "../lib/base/env-file";
 
 export const HOSTS_DIR = path.join(repoRoot, ".lab", "hosts");
 export const BRIDGE_ADDRESS = "10.213.0.1";

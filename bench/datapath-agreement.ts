@@ -7,7 +7,6 @@
 // (default 5) of 1-4 policies each; probes time out after TIMEOUT_MS (default 1500 ms here).
 // Needs the datapath lab with the lab stack up (bash lab/main.sh). Figures only, never pass/fail.
 import { spawnSync } from "node:child_process";
-import * as fs from "node:fs";
 import * as path from "node:path";
 import fc from "fast-check";
 import { parseConfig } from "../config";
@@ -19,6 +18,7 @@ import type { PolicyManifest } from "../lib/policy/model/schema";
 import { workloads } from "../policies/workloads";
 import { deployedPolicies } from "../lib/stack/stack-plan";
 import { policies as userPolicies } from "../policies";
+import { readEnvFile } from "../lib/base/env-file";
 
 const REPO = path.resolve(__dirname, "..");
 const LAB_DIR = process.env["LAB_DIR"] ?? path.join(REPO, ".lab");
@@ -53,7 +53,7 @@ function generate(seed: number): PolicyManifest[] {
 }
 
 function kubectl(args: string[], input?: string): string {
-    const env = Object.fromEntries([...fs.readFileSync(path.join(LAB_DIR, "env"), "utf8").matchAll(/^export (\w+)=(.*)$/gm)].map((m) => [m[1]!, m[2]!]));
+    const env = readEnvFile(path.join(LAB_DIR, "env"));
     const r = spawnSync(path.join(LAB_DIR, "bin", "kubectl"), ["--kubeconfig", env["KUBECONFIG"]!, ...args], { encoding: "utf8", input });
     if (r.status !== 0) throw new Error(`kubectl ${args.join(" ")}: ${r.stderr}`);
     return r.stdout;

@@ -19,6 +19,7 @@ import type { Expectation } from "../lib/policy/model/expectation";
 import type { PolicyManifest } from "../lib/policy/model/schema";
 import type { Workloads } from "../lib/policy/model/workloads-schema";
 import { CliError } from "./stack-file";
+import { parseEnvDump } from "../lib/base/env-file";
 
 /** One entry of a stack's history (Automation API UpdateSummary, the fields used here). */
 export interface HistoryEntry {
@@ -225,12 +226,7 @@ export async function promote(o: PromoteOptions, seam: PromoteSeam, model: Proje
 export function labEngineEnvironment(repoRoot: string, userEnv: NodeJS.ProcessEnv): Record<string, string> {
     // stdin not a socket (node's default pipe is one): Debian's bash would then source ~/.bashrc as for sshd.
     const out = execFileSync("bash", ["-c", `source lab/engine-env.sh >/dev/null && env -0`], { cwd: repoRoot, env: userEnv, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
-    const env: Record<string, string> = {};
-    for (const entry of out.split("\0")) {
-        const i = entry.indexOf("=");
-        if (i > 0) env[entry.slice(0, i)] = entry.slice(i + 1);
-    }
-    return env;
+    return parseEnvDump(out);
 }
 
 /** Where promote's engine, backend and secrets come from. */

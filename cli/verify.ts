@@ -25,6 +25,7 @@ import {
 } from "../lib/policy/verify";
 import { RELAY_CLIENT_CERTS_SECRET, RELAY_TLS_SERVER_NAME } from "../lib/cilium/hubble-relay";
 import { CliError } from "./stack-file";
+import { readEnvFile } from "../lib/base/env-file";
 
 /** Cilium's reserved identity of a node's host, as Hubble reports it (source.identity). */
 const HOST_IDENTITY = 1;
@@ -106,8 +107,7 @@ export async function verify(i: VerifyInput): Promise<{ code: number; rows: Veri
 function readLabEnv(labDir: string): Record<string, string> | undefined {
     const file = path.join(labDir, "env");
     if (!fs.existsSync(file)) return undefined;
-    const env: Record<string, string> = {};
-    for (const m of fs.readFileSync(file, "utf8").matchAll(/^(?:export\s+)?([A-Z_][A-Z0-9_]*)=(.*)$/gm)) env[m[1]!] = m[2]!.replace(/^(["'])(.*)\1$/, "$2");
+    const env = readEnvFile(file);
     return env["LAB_DATAPATH"] === "1" ? env : undefined;
 }
 

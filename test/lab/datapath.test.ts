@@ -15,7 +15,8 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { LocalWorkspace, Stack } from "@pulumi/pulumi/automation";
 import { parse as parseYaml, stringify as toYaml } from "yaml";
-import { copyProject, engineEnv, readEnvFile, repoRoot } from "./harness";
+import { copyProject, engineEnv, repoRoot } from "./harness";
+import { readEnvFile } from "../../lib/base/env-file";
 import { microseg, type CliRun } from "../unit/cli-bin";
 import { expectations } from "../../policies/expectations";
 

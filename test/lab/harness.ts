@@ -7,6 +7,7 @@ import * as path from "node:path";
 import { LocalWorkspace, Stack } from "@pulumi/pulumi/automation";
 import { parse as parseYaml } from "yaml";
 import { ciliumShare } from "../../lab/cilium-share";
+import { parseEnvDump, readEnvFile } from "../../lib/base/env-file";
 
 export const repoRoot = path.resolve(__dirname, "..", "..");
 
@@ -19,23 +20,9 @@ export function engineEnv(): Record<string, string> {
         cwd: repoRoot,
         encoding: "utf8",
     });
-    const env: Record<string, string> = {};
-    for (const entry of out.split("\0")) {
-        const i = entry.indexOf("=");
-        if (i > 0) env[entry.slice(0, i)] = entry.slice(i + 1);
-    }
-    return env;
+    return parseEnvDump(out);
 }
 
-/** A `KEY=value` file (optionally `export KEY=value`, values optionally quoted) as a map. */
-export function readEnvFile(file: string): Record<string, string> {
-    const env: Record<string, string> = {};
-    for (const line of fs.readFileSync(file, "utf8").split("\n")) {
-        const m = /^(?:export\s+)?([A-Z0-9_]+)=(.*)$/.exec(line.trim());
-        if (m) env[m[1]!] = m[2]!.replace(/^["']|["']$/g, "");
-    }
-    return env;
-}
 
 /** The lab's `.lab/env` as a map (KUBECONFIG, LAB_APISERVER_URL, ...); throws when the lab is not up. */
 export function labEnv(): Record<string, string> {

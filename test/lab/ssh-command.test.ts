@@ -14,7 +14,8 @@ import { after, before, describe, it } from "node:test";
 import { Client } from "ssh2";
 import { LocalWorkspace, Stack, type UpResult } from "@pulumi/pulumi/automation";
 import { hostStep } from "../../lib/cluster/host-scripts";
-import { AUTH_LINE, cliStackExport, crashLabHost, engineEnv, readEnvFile, repoRoot, sshdConnections, sshdLog } from "./harness";
+import { AUTH_LINE, cliStackExport, crashLabHost, engineEnv, repoRoot, sshdConnections, sshdLog } from "./harness";
+import { readEnvFile } from "../../lib/base/env-file";
 
 const PROJECT = "sshcommand-lab";
 const HOSTS_DIR = path.join(repoRoot, ".lab", "hosts");
