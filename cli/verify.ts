@@ -23,7 +23,7 @@ import {
     expectationProbes, flowsOfProbe, hubbleReading, matrixProbes, probeable, renderVerifyTable, verifyRow,
     type FlowProbe, type HubbleFlow, type ProbeOutcome, type VerifyRow,
 } from "../lib/policy/verify";
-import { RELAY_CLIENT_CERTS_SECRET, RELAY_TLS_SERVER_NAME } from "../lib/cilium/hubble-relay";
+import { RELAY_CLIENT_CERTS_SECRET, RELAY_TLS_SERVER_NAME, waitForHubbleStatus } from "../lib/cilium/hubble-relay";
 import { CliError } from "./stack-file";
 import { readEnvFile } from "../lib/base/env-file";
 
@@ -157,15 +157,8 @@ async function writeRelayCerts(target: ApiTarget, dir: string): Promise<void> {
 }
 
 async function waitForRelay(hubble: string, args: readonly string[], relay: string): Promise<void> {
-    const deadline = Date.now() + 90_000;
-    let last = "";
-    while (Date.now() < deadline) {
-        const r = spawnSync(hubble, ["status", ...args], { encoding: "utf8", timeout: 20_000 });
-        if (r.status === 0) return;
-        last = (r.stderr || r.stdout || String(r.error ?? "")).trim().split("\n").pop() ?? "";
-        await new Promise((res) => setTimeout(res, 2000));
-    }
-    throw new CliError(`verify: Hubble Relay at ${relay} did not answer in 90 s: ${last}`);
+    const last = await waitForHubbleStatus(hubble, args, 90_000);
+    if (last !== undefined) throw new CliError(`verify: Hubble Relay at ${relay} did not answer in 90 s: ${last}`);
 }
 
 /** A Running pod of the workload `namespace/name`, found by the workload's labels; a string says why there is none. */

@@ -17,6 +17,7 @@ import { LocalWorkspace, Stack } from "@pulumi/pulumi/automation";
 import { parse as parseYaml, stringify as toYaml } from "yaml";
 import { copyProject, engineEnv, repoRoot } from "./harness";
 import { readEnvFile } from "../../lib/base/env-file";
+import { waitForHubbleStatus } from "../../lib/cilium/hubble-relay";
 import { microseg, type CliRun } from "../unit/cli-bin";
 import { expectations } from "../../policies/expectations";
 
@@ -89,15 +90,8 @@ describe("the real datapath (datapath test lab, real engine)", { timeout: 1_500_
 
     /** Waits until the relay answers through its NodePort (its pod may just have started). */
     async function relayReady(): Promise<void> {
-        const deadline = Date.now() + 120_000;
-        let last = "";
-        while (Date.now() < deadline) {
-            const r = spawnSync(path.join(labDir, "bin", "hubble"), ["status", ...hubbleTls()], { encoding: "utf8", timeout: 20_000 });
-            if (r.status === 0) return;
-            last = r.stderr;
-            await new Promise((res) => setTimeout(res, 2000));
-        }
-        assert.fail(`the relay at ${relay} did not answer in 120 s: ${last}`);
+        const last = await waitForHubbleStatus(path.join(labDir, "bin", "hubble"), hubbleTls(), 120_000);
+        if (last !== undefined) assert.fail(`the relay at ${relay} did not answer in 120 s: ${last}`);
     }
 
     function hubbleTls(): string[] {
