@@ -10,22 +10,38 @@ import { ConfigError, parseConfig, type StackConfig } from "../config";
 import { ARTEFACT_KINDS, artefactsToYaml, renderArtefacts } from "../lib/stack/artefacts";
 import { checkPolicies, hasErrors } from "../lib/policy/policy-checks";
 import { checkPolicyFiles, formatFindings } from "../lib/policy/policy-files";
-import { checkStackRendered, deployedPolicies, policyCheckContext, type StackPolicies } from "../lib/stack/stack-plan";
+import { checkStackRendered, deployedPolicies, policyCheckContext } from "../lib/stack/stack-plan";
 import { checkExpectations, formatBroken } from "../lib/policy/expectations";
 import { MATRIX_FORMATS, renderMatrix, type MatrixFormat } from "../lib/policy/matrix-render";
 import { loadPolicyFiles } from "../lib/policy/policy-files";
 import { buildVerdictEngine, type EnforcementMode, type External } from "../lib/policy/verdicts";
-import { policies as typedPolicies } from "../policies";
-import { expectations } from "../policies/expectations";
 import { PolicyManifest } from "../lib/policy/model/schema";
-import { workloads as typedWorkloads } from "../policies/workloads";
 import { Workloads } from "../lib/policy/model/workloads-schema";
-import { askOnTerminal, automationSeam, gitCommit, loadProjectModel, promote, promoteEnvironment } from "./promote";
+import { askOnTerminal, automationSeam, gitCommit, loadProjectModel, promote, promoteEnvironment, type ProjectModel } from "./promote";
 import { CliError, display, findProjectDir, locateStack, readStackConfig } from "./stack-file";
 import { verify } from "./verify";
 
-/** The project's own policies and workloads (policies/): this CLI is a composition root, like index.ts. */
-const project: StackPolicies = { policies: typedPolicies, workloads: typedWorkloads };
+/**
+ * The policies, workloads and expectations of the project at `projectDir` (its policies/, what its index.ts
+ * deploys), the stack's project and not this package's: `--project-dir ../other` checks the other project's
+ * policies. This CLI is a composition root, like index.ts.
+ */
+function projectModel(projectDir: string): ProjectModel {
+  const shown = display(path.join(projectDir, "policies"), process.cwd());
+  if (!fs.existsSync(path.join(projectDir, "policies"))) {
+    throw new CliError(`no ${shown}/: microseg reads the project's policies/ (index.ts, workloads.ts, expectations.ts), as its index.ts deploys them; run it in the project or pass --project-dir`);
+  }
+  try {
+    return loadProjectModel(projectDir);
+  } catch (e) {
+    throw new CliError(`${shown}: the project's policies do not load: ${e instanceof Error ? e.message : String(e)}`);
+  }
+}
+
+/** The project of a command without a stack: --project-dir, else the nearest Pulumi.yaml upward. */
+function projectDirOf(o: { projectDir?: string }): string | undefined {
+  return o.projectDir !== undefined ? path.resolve(o.projectDir) : findProjectDir(process.cwd());
+}
 
 interface SourceOptions {
   config?: string;
@@ -72,9 +88,11 @@ export function buildProgram(): Command {
       }
       const problems: string[] = [];
       let cfg: StackConfig | undefined;
+      let project: ProjectModel | undefined;
       if (o.config !== undefined || o.stack !== undefined) {
         const loaded = load(o);
         cfg = loaded.cfg;
+        project = projectModel(loaded.projectDir);
         // The same checks preview runs, the chart's render included (or a note saying why it could not run here).
         const result = await checkStackRendered(cfg, project, loaded.projectDir, { checkFiles: o.fileChecks });
         for (const w of result.warnings) process.stderr.write(`warning: ${w}\n`);
@@ -85,8 +103,14 @@ export function buildProgram(): Command {
           process.stdout.write(`ok: ${loaded.shown} (${cfg.environment}, ${cfg.cluster.mode})\n`);
         }
       }
+      if (project === undefined) {
+        // Raw files only: the expectations are the project's, when there is one.
+        const dir = projectDirOf(o);
+        if (dir !== undefined) project = projectModel(dir);
+        else process.stderr.write("note: no Pulumi.yaml here or above: only the given policy files were checked, not a project's expectations\n");
+      }
       if (o.policies !== undefined) {
-        const ctx = cfg ? policyCheckContext(cfg, project, { l7Proxy: true }) : {};
+        const ctx = cfg && project ? policyCheckContext(cfg, project, { l7Proxy: true }) : {};
         // Raw files are checked against the cluster's CIDRs, not against the demo's declared workloads.
         const findings = checkPolicyFiles(o.policies, { ...ctx, workloads: undefined });
         process.stdout.write(`${formatFindings(findings)}\n`);
@@ -94,7 +118,7 @@ export function buildProgram(): Command {
       }
       // The expectations (policies/expectations.ts) on the typed policies and declared workloads, under the stack's enforcement mode.
       const enforcement: EnforcementMode = cfg?.cilium.policyEnforcementMode ?? "default";
-      const broken = formatBroken(checkExpectations(expectations, typedPolicies, typedWorkloads, { enforcement }), enforcement);
+      const broken = project && formatBroken(checkExpectations(project.expectations, project.policies, project.workloads, { enforcement }), enforcement);
       if (broken !== undefined) problems.push(broken);
       if (problems.length > 0) throw new CliError(problems.join("\n"));
     });
@@ -104,11 +128,17 @@ export function buildProgram(): Command {
     .description("print the verdict of every source -> destination port, as Cilium would decide it (offline)")
     .option("--policies <paths...>", "raw CNP/CCNP YAML files or directories (default: the typed policies of policies/)")
     .option("--workloads <file>", "declared workloads as YAML or JSON (namespaces, workloads, optional externals) (default: policies/workloads.ts)")
+    .option("--project-dir <dir>", "the project whose policies/ is read (default: the nearest Pulumi.yaml upward)")
     .addOption(new Option("--format <format>", "output format").choices([...MATRIX_FORMATS]).default("table"))
     .addOption(new Option("--enforcement <mode>", "Cilium's policyEnforcementMode").choices(["default", "always", "never"]).default("default"))
-    .action((o: { policies?: string[]; workloads?: string; format: MatrixFormat; enforcement: EnforcementMode }) => {
-      const ps = o.policies === undefined ? typedPolicies : readPolicies(o.policies);
-      const w = o.workloads === undefined ? { workloads: typedWorkloads, externals: [] } : readWorkloads(o.workloads);
+    .action((o: { policies?: string[]; workloads?: string; projectDir?: string; format: MatrixFormat; enforcement: EnforcementMode }) => {
+      const project = o.policies !== undefined && o.workloads !== undefined ? undefined : (() => {
+        const dir = projectDirOf(o);
+        if (dir === undefined) throw new CliError("matrix: no Pulumi.yaml here or above: run it in the project, pass --project-dir, or give both --policies and --workloads", 2);
+        return projectModel(dir);
+      })();
+      const ps = o.policies === undefined ? project!.policies : readPolicies(o.policies);
+      const w = o.workloads === undefined ? { workloads: project!.workloads, externals: [] } : readWorkloads(o.workloads);
       const engine = (() => {
         try {
           return buildVerdictEngine(ps, w.workloads, { enforcement: o.enforcement, externals: w.externals });
@@ -129,8 +159,8 @@ export function buildProgram(): Command {
       }),
     )
     .action((o: SourceOptions & { only?: string }) => {
-      const { cfg } = load(o);
-      process.stdout.write(artefactsToYaml(renderArtefacts(cfg, deployedPolicies(cfg, project), o.only), cfg));
+      const { cfg, projectDir } = load(o);
+      process.stdout.write(artefactsToYaml(renderArtefacts(cfg, deployedPolicies(cfg, projectModel(projectDir)), o.only), cfg));
     });
   sourceOptions(program.command("verify").description("probe the expectations (or, with --all, the whole matrix) between the real pods of a deployed stack and compare the datapath's and Hubble's verdicts with the offline engine's; exit 1 on any disagreement"))
     .option("--all", "probe every source -> destination port of the matrix, not only the expectations", false)
@@ -141,7 +171,7 @@ export function buildProgram(): Command {
     .action(async (o: SourceOptions & { all: boolean; relay?: string; kubeconfig?: string; hubble?: string; labDir?: string }) => {
       const { cfg, shown, projectDir } = load(o);
       const { code } = await verify({
-        cfg, shown, projectDir, policies: typedPolicies, workloads: typedWorkloads, expectations, all: o.all,
+        cfg, shown, projectDir, ...projectModel(projectDir), all: o.all,
         ...(o.relay ? { relay: o.relay } : {}), ...(o.kubeconfig ? { kubeconfig: path.resolve(o.kubeconfig) } : {}),
         ...(o.hubble ? { hubbleBin: o.hubble } : {}), ...(o.labDir ? { labDir: o.labDir } : {}),
         out: (t) => process.stdout.write(t), err: (t) => process.stderr.write(t),
@@ -166,7 +196,7 @@ export function buildProgram(): Command {
       const code = await promote(
         { from, to, yes: o.yes, interactive, projectDir, confirm: askOnTerminal, out: (s) => process.stdout.write(s), commit: gitCommit(projectDir) },
         automationSeam(projectDir, engine.env),
-        loadProjectModel(projectDir),
+        projectModel(projectDir),
       );
       if (code !== 0) throw new CliError(`promote ${from} ${to}: not promoted`, 1);
     });

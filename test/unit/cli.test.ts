@@ -7,6 +7,7 @@ import * as path from "node:path";
 import { describe, it } from "node:test";
 import { microseg, microsegBothWays, ROOT, type CliOptions, type CliRun } from "./cli-bin";
 import { ciliumShare } from "../../lab/cilium-share";
+import { fixtureProject } from "../fixtures/cli-project";
 
 /**
  * `microseg ...args` in `cwd` as users run it: through `npx --no-install microseg` and through a `microseg` symlink
@@ -16,13 +17,9 @@ function run(args: string[], cwd: string, o: CliOptions = {}): CliRun {
   return o.via === undefined ? microsegBothWays(args, cwd, o) : microseg(args, cwd, o);
 }
 
-/** A temp project: Pulumi.yaml, a kubeconfig, and the given stack files. */
+/** A temp project (test/fixtures/cli-project.ts: Pulumi.yaml, the fixture policies/), a kubeconfig, and the given stack files. */
 function project(files: Record<string, string>): string {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "microseg-cli-"));
-  fs.writeFileSync(path.join(dir, "Pulumi.yaml"), "name: t\nruntime: nodejs\n");
-  fs.writeFileSync(path.join(dir, "kubeconfig"), "apiVersion: v1\nclusters: []\ncontexts: []\n");
-  for (const [name, text] of Object.entries(files)) fs.writeFileSync(path.join(dir, name), text);
-  return dir;
+  return fixtureProject({ kubeconfig: "apiVersion: v1\nclusters: []\ncontexts: []\n", ...files });
 }
 
 const GOOD = `config:
@@ -200,6 +197,50 @@ describe("microseg promote (no engine needed for these)", () => {
   });
 });
 
+describe("the project's policies/ is what the CLI reads (not this package's)", () => {
+  const FIXTURES = path.join(ROOT, "test", "fixtures", "policies");
+  it("check runs the project's own expectations: one the policies break is refused, naming the flow", () => {
+    const dir = project({ "Pulumi.t.yaml": GOOD, "policies/expectations.ts": [
+      `import { expectations as fixtures } from ${JSON.stringify(path.join(FIXTURES, "expectations"))};`,
+      `import { Expectation } from ${JSON.stringify(path.join(ROOT, "lib", "policy", "model", "expectation"))};`,
+      `export const expectations = [...fixtures, Expectation.parse({ from: "test/busybox", to: "backend/backend-app", port: 80, expect: "allowed", why: "this project's own expectation" })];`,
+      "",
+    ].join("\n") });
+    const r = run(["check", "--stack", "t"], dir);
+    assert.equal(r.code, 1, r.stderr);
+    assert.match(r.stderr, /^error: expectations \(policyEnforcementMode default\): 1 of 17 broken:\n {2}- test\/busybox → backend\/backend-app TCP\/80: expected allowed, got denied.*Expected because: this project's own expectation$/m);
+    // Run from that project, --project-dir names another: its stack file and its policies are the ones checked.
+    const other = project({ "Pulumi.t.yaml": GOOD });
+    assert.deepEqual(run(["check", "--stack", "t", "--project-dir", other], dir), { code: 0, stdout: `ok: ${path.join(other, "Pulumi.t.yaml")} (lab, existing)\n`, stderr: REPO_NOTE });
+  });
+
+  it("matrix reads the policies of the project it runs in, or of --project-dir", () => {
+    const open = project({ "policies/index.ts": "export const policies = [];\n" });
+    const walled = project({});
+    const denied = (r: CliRun) => (r.stdout.match(/: denied/g) ?? []).length;
+    const a = run(["matrix"], walled);
+    const b = run(["matrix"], open);
+    assert.equal(a.code, 0, a.stderr);
+    assert.equal(b.code, 0, b.stderr);
+    assert.ok(denied(a) > 10, a.stdout);
+    assert.equal(denied(b), 0, b.stdout);
+    assert.deepEqual(run(["matrix", "--project-dir", open], walled), b);
+  });
+
+  it("a project without policies/ is refused with the fix; one whose policies do not load names the file", () => {
+    const none = project({ "Pulumi.t.yaml": GOOD });
+    fs.rmSync(path.join(none, "policies"), { recursive: true });
+    assert.deepEqual(run(["check", "--stack", "t"], none), {
+      code: 1, stdout: "",
+      stderr: "error: no policies/: microseg reads the project's policies/ (index.ts, workloads.ts, expectations.ts), as its index.ts deploys them; run it in the project or pass --project-dir\n",
+    });
+    const broken = project({ "Pulumi.t.yaml": GOOD, "policies/index.ts": 'throw new Error("policies/backend.ts: endpointSelector is required");\n' });
+    const r = run(["render", "--stack", "t", "--only", "policies"], broken);
+    assert.equal(r.code, 1);
+    assert.equal(r.stderr, "error: policies: the project's policies do not load: policies/backend.ts: endpointSelector is required\n");
+  });
+});
+
 describe("committed stack files", () => {
   /** Each committed stack's cluster.mode, as its file sets it: check names the one it read. */
   const COMMITTED_MODES: Record<string, string> = { dev: "kubeadm", staging: "kubeadm", prod: "kubeadm", lab: "existing" };
@@ -209,7 +250,9 @@ describe("committed stack files", () => {
   });
   for (const s of stacks) {
     it(`Pulumi.${s}.yaml passes microseg check (local files not required)`, () => {
-      const r = run(["check", "--stack", s, "--no-file-checks"], ROOT);
+      // The committed file and Pulumi.yaml, in a project with the tests' own policies (the user's may say anything).
+      const dir = fixtureProject({ "Pulumi.yaml": fs.readFileSync(path.join(ROOT, "Pulumi.yaml"), "utf8"), [`Pulumi.${s}.yaml`]: fs.readFileSync(path.join(ROOT, `Pulumi.${s}.yaml`), "utf8") });
+      const r = run(["check", "--stack", s, "--no-file-checks"], dir);
       assert.equal(r.stderr, s === "lab"
         ? 'warning: policies.httpRules: "omit": default/http-filtering deployed without their HTTP rules: every request their peers send to those ports is allowed (lab only; `microseg verify` reports those expectations as L7 not enforced)\n' +
           "note: cilium.chart.path: not read (--no-file-checks): the chart's values.schema.json and templates were not checked; preview checks them.\n"

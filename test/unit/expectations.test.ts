@@ -14,10 +14,14 @@ import { expectations } from "../fixtures/policies/expectations";
 import { cnp } from "../../lib/policy/model/helpers";
 import { workloads } from "../fixtures/policies/workloads";
 import { microsegBothWays } from "./cli-bin";
+import { fixtureProject } from "../fixtures/cli-project";
 
 const ROOT = path.resolve(__dirname, "../..");
-// Through the installed bin, as users run it: `npx --no-install microseg` and a `microseg` symlink on PATH, same answer.
-const run = (args: string[], cwd = ROOT) => microsegBothWays(args, cwd);
+// Through the installed bin, as users run it: `npx --no-install microseg` and a `microseg` symlink on PATH, same answer;
+// by default in a project holding the committed Pulumi.yaml and Pulumi.dev.yaml and the tests' own policies/.
+const devProject = () => fixtureProject({ "Pulumi.yaml": fs.readFileSync(path.join(ROOT, "Pulumi.yaml"), "utf8"), "Pulumi.dev.yaml": fs.readFileSync(path.join(ROOT, "Pulumi.dev.yaml"), "utf8") });
+let shared: string | undefined;
+const run = (args: string[], cwd = (shared ??= devProject())) => microsegBothWays(args, cwd);
 
 describe("policies/expectations.ts on the typed policies", () => {
   it("every expectation holds with policyEnforcementMode default", () => {
@@ -79,8 +83,7 @@ describe("microseg check runs the expectations with the stack's enforcement mode
     });
   });
   it("an always-mode stack keeps every expectation, thanks to the clients' egress policies and allow-kube-dns", () => {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "microseg-exp-"));
-    fs.writeFileSync(path.join(dir, "Pulumi.yaml"), "name: t\nruntime: nodejs\n");
+    const dir = fixtureProject();
     fs.writeFileSync(path.join(dir, "Pulumi.t.yaml"), fs.readFileSync(path.join(ROOT, "Pulumi.dev.yaml"), "utf8").replace("policyEnforcementMode: default", "policyEnforcementMode: always"));
     const r = run(["check", "--stack", "t", "--no-file-checks"], dir);
     assert.equal(r.code, 0, r.stderr);
