@@ -9,13 +9,17 @@ import { describe, it } from "node:test";
 const ROOT = path.resolve(__dirname, "../..");
 const POLICIES = path.join(ROOT, "policies");
 
-function tsFiles(dir: string): string[] {
+function filesEndingIn(dir: string, ends: readonly string[]): string[] {
   return fs.readdirSync(path.join(ROOT, dir), { withFileTypes: true }).flatMap((e) => {
     const rel = path.join(dir, e.name);
-    if (e.isDirectory()) return tsFiles(rel);
-    return e.name.endsWith(".ts") ? [rel] : [];
+    if (e.isDirectory()) return e.name === "node_modules" ? [] : filesEndingIn(rel, ends);
+    return ends.some((x) => e.name.endsWith(x)) ? [rel] : [];
   });
 }
+const tsFiles = (dir: string) => filesEndingIn(dir, [".ts"]);
+
+/** A file a reader should take in at once: past this many lines, split it where a reader gains by it. */
+const MAX_SOURCE_LINES = 450;
 
 /** Every module specifier of a file: `from "x"`, `import("x")`, `require("x")`, `import "x"`. */
 function specifiers(file: string): string[] {
@@ -59,5 +63,12 @@ describe("layout", () => {
   it("the pure modules (config.ts, policies/, lib/) import no @pulumi/*", () => {
     const impure = ["config.ts", ...tsFiles("policies"), ...tsFiles("lib")].filter((f) => specifiers(f).some((s) => s.startsWith("@pulumi/")));
     assert.deepEqual(impure, []);
+  });
+
+  it(`no source file (code, scripts, tests) is over ${MAX_SOURCE_LINES} lines`, () => {
+    const sources = ["config.ts", "index.ts", ...["bench", "bin", "cli", "components", "lab", "lib", "policies", "test"].flatMap((d) => filesEndingIn(d, [".ts", ".sh", ".mjs", ".js"]))];
+    assert.ok(sources.length > 150, `only ${sources.length} source files found: the walk missed the tree`);
+    const long = sources.map((f) => ({ f, lines: fs.readFileSync(path.join(ROOT, f), "utf8").split("\n").length - 1 })).filter((x) => x.lines > MAX_SOURCE_LINES);
+    assert.deepEqual(long.map((x) => `${x.f}: ${x.lines} lines`), []);
   });
 });
