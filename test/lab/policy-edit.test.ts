@@ -1,7 +1,7 @@
 // The README's first step, `$EDITOR policies/default-test-app.ts`, leaves the unit suite green: the unit tests use
 // their own fixtures (test/fixtures/policies/), not the user's policies/. Shown the way a user meets it: a copy of
-// the repository's tracked files (what a clone has), the user's policies edited (a rule added, a policy removed,
-// an expectation changed), then the whole unit suite run in that copy. The copy shares this checkout's
+// the repository's tracked files (what a clone has), the user's policies edited (an HTTP rule added, a policy
+// removed), then the whole unit suite run in that copy. The copy shares this checkout's
 // node_modules/, .lab/ and .engine/ (read-only for the unit suite) by symlink.
 // Run: node --import tsx --test test/lab/policy-edit.test.ts
 import assert from "node:assert/strict";

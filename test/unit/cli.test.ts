@@ -7,7 +7,7 @@ import * as path from "node:path";
 import { describe, it } from "node:test";
 import { microseg, microsegBothWays, ROOT, type CliOptions, type CliRun } from "./cli-bin";
 import { ciliumShare } from "../../lab/cilium-share";
-import { fixtureProject } from "../fixtures/cli-project";
+import { committedStackProject, fixtureProject } from "../fixtures/cli-project";
 
 /**
  * `microseg ...args` in `cwd` as users run it: through `npx --no-install microseg` and through a `microseg` symlink
@@ -251,8 +251,7 @@ describe("committed stack files", () => {
   for (const s of stacks) {
     it(`Pulumi.${s}.yaml passes microseg check (local files not required)`, () => {
       // The committed file and Pulumi.yaml, in a project with the tests' own policies (the user's may say anything).
-      const dir = fixtureProject({ "Pulumi.yaml": fs.readFileSync(path.join(ROOT, "Pulumi.yaml"), "utf8"), [`Pulumi.${s}.yaml`]: fs.readFileSync(path.join(ROOT, `Pulumi.${s}.yaml`), "utf8") });
-      const r = run(["check", "--stack", s, "--no-file-checks"], dir);
+      const r = run(["check", "--stack", s, "--no-file-checks"], committedStackProject(s));
       assert.equal(r.stderr, s === "lab"
         ? 'warning: policies.httpRules: "omit": default/http-filtering deployed without their HTTP rules: every request their peers send to those ports is allowed (lab only; `microseg verify` reports those expectations as L7 not enforced)\n' +
           "note: cilium.chart.path: not read (--no-file-checks): the chart's values.schema.json and templates were not checked; preview checks them.\n"

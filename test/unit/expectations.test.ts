@@ -14,14 +14,13 @@ import { expectations } from "../fixtures/policies/expectations";
 import { cnp } from "../../lib/policy/model/helpers";
 import { workloads } from "../fixtures/policies/workloads";
 import { microsegBothWays } from "./cli-bin";
-import { fixtureProject } from "../fixtures/cli-project";
+import { committedStackProject, fixtureProject } from "../fixtures/cli-project";
 
 const ROOT = path.resolve(__dirname, "../..");
 // Through the installed bin, as users run it: `npx --no-install microseg` and a `microseg` symlink on PATH, same answer;
 // by default in a project holding the committed Pulumi.yaml and Pulumi.dev.yaml and the tests' own policies/.
-const devProject = () => fixtureProject({ "Pulumi.yaml": fs.readFileSync(path.join(ROOT, "Pulumi.yaml"), "utf8"), "Pulumi.dev.yaml": fs.readFileSync(path.join(ROOT, "Pulumi.dev.yaml"), "utf8") });
 let shared: string | undefined;
-const run = (args: string[], cwd = (shared ??= devProject())) => microsegBothWays(args, cwd);
+const run = (args: string[], cwd = (shared ??= committedStackProject("dev"))) => microsegBothWays(args, cwd);
 
 describe("policies/expectations.ts on the typed policies", () => {
   it("every expectation holds with policyEnforcementMode default", () => {
