@@ -17,26 +17,10 @@ import { loadPolicyFiles } from "../lib/policy/policy-files";
 import { buildVerdictEngine, type EnforcementMode, type External } from "../lib/policy/verdicts";
 import { PolicyManifest } from "../lib/policy/model/schema";
 import { Workloads } from "../lib/policy/model/workloads-schema";
-import { askOnTerminal, automationSeam, gitCommit, loadProjectModel, promote, promoteEnvironment, type ProjectModel } from "./promote";
+import { askOnTerminal, automationSeam, gitCommit, promote, promoteEnvironment } from "./promote";
+import { loadProjectModel, type ProjectModel } from "./project-model";
 import { CliError, display, findProjectDir, locateStack, readStackConfig } from "./stack-file";
 import { verify } from "./verify";
-
-/**
- * The policies, workloads and expectations of the project at `projectDir` (its policies/, what its index.ts
- * deploys), the stack's project and not this package's: `--project-dir ../other` checks the other project's
- * policies. This CLI is a composition root, like index.ts.
- */
-function projectModel(projectDir: string): ProjectModel {
-  const shown = display(path.join(projectDir, "policies"), process.cwd());
-  if (!fs.existsSync(path.join(projectDir, "policies"))) {
-    throw new CliError(`no ${shown}/: microseg reads the project's policies/ (index.ts, workloads.ts, expectations.ts), as its index.ts deploys them; run it in the project or pass --project-dir`);
-  }
-  try {
-    return loadProjectModel(projectDir);
-  } catch (e) {
-    throw new CliError(`${shown}: the project's policies do not load: ${e instanceof Error ? e.message : String(e)}`);
-  }
-}
 
 /** The project of a command without a stack: --project-dir, else the nearest Pulumi.yaml upward. */
 function projectDirOf(o: { projectDir?: string }): string | undefined {
@@ -92,7 +76,7 @@ export function buildProgram(): Command {
       if (o.config !== undefined || o.stack !== undefined) {
         const loaded = load(o);
         cfg = loaded.cfg;
-        project = projectModel(loaded.projectDir);
+        project = loadProjectModel(loaded.projectDir);
         // The same checks preview runs, the chart's render included (or a note saying why it could not run here).
         const result = await checkStackRendered(cfg, project, loaded.projectDir, { checkFiles: o.fileChecks });
         for (const w of result.warnings) process.stderr.write(`warning: ${w}\n`);
@@ -106,7 +90,7 @@ export function buildProgram(): Command {
       if (project === undefined) {
         // Raw files only: the expectations are the project's, when there is one.
         const dir = projectDirOf(o);
-        if (dir !== undefined) project = projectModel(dir);
+        if (dir !== undefined) project = loadProjectModel(dir);
         else process.stderr.write("note: no Pulumi.yaml here or above: only the given policy files were checked, not a project's expectations\n");
       }
       if (o.policies !== undefined) {
@@ -135,7 +119,7 @@ export function buildProgram(): Command {
       const project = o.policies !== undefined && o.workloads !== undefined ? undefined : (() => {
         const dir = projectDirOf(o);
         if (dir === undefined) throw new CliError("matrix: no Pulumi.yaml here or above: run it in the project, pass --project-dir, or give both --policies and --workloads", 2);
-        return projectModel(dir);
+        return loadProjectModel(dir);
       })();
       const ps = o.policies === undefined ? project!.policies : readPolicies(o.policies);
       const w = o.workloads === undefined ? { workloads: project!.workloads, externals: [] } : readWorkloads(o.workloads);
@@ -160,7 +144,7 @@ export function buildProgram(): Command {
     )
     .action((o: SourceOptions & { only?: string }) => {
       const { cfg, projectDir } = load(o);
-      process.stdout.write(artefactsToYaml(renderArtefacts(cfg, deployedPolicies(cfg, projectModel(projectDir)), o.only), cfg));
+      process.stdout.write(artefactsToYaml(renderArtefacts(cfg, deployedPolicies(cfg, loadProjectModel(projectDir)), o.only), cfg));
     });
   sourceOptions(program.command("verify").description("probe the expectations (or, with --all, the whole matrix) between the real pods of a deployed stack and compare the datapath's and Hubble's verdicts with the offline engine's; exit 1 on any disagreement"))
     .option("--all", "probe every source -> destination port of the matrix, not only the expectations", false)
@@ -171,7 +155,7 @@ export function buildProgram(): Command {
     .action(async (o: SourceOptions & { all: boolean; relay?: string; kubeconfig?: string; hubble?: string; labDir?: string }) => {
       const { cfg, shown, projectDir } = load(o);
       const { code } = await verify({
-        cfg, shown, projectDir, ...projectModel(projectDir), all: o.all,
+        cfg, shown, projectDir, ...loadProjectModel(projectDir), all: o.all,
         ...(o.relay ? { relay: o.relay } : {}), ...(o.kubeconfig ? { kubeconfig: path.resolve(o.kubeconfig) } : {}),
         ...(o.hubble ? { hubbleBin: o.hubble } : {}), ...(o.labDir ? { labDir: o.labDir } : {}),
         out: (t) => process.stdout.write(t), err: (t) => process.stderr.write(t),
@@ -196,7 +180,7 @@ export function buildProgram(): Command {
       const code = await promote(
         { from, to, yes: o.yes, interactive, projectDir, confirm: askOnTerminal, out: (s) => process.stdout.write(s), commit: gitCommit(projectDir) },
         automationSeam(projectDir, engine.env),
-        projectModel(projectDir),
+        loadProjectModel(projectDir),
       );
       if (code !== 0) throw new CliError(`promote ${from} ${to}: not promoted`, 1);
     });

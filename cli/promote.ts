@@ -15,9 +15,7 @@ import * as readline from "node:readline/promises";
 import { ConfigError, microsegConfigEntries, parseConfig } from "../config";
 import { checkExpectations, formatBroken } from "../lib/policy/expectations";
 import type { EnforcementMode } from "../lib/policy/verdicts";
-import type { Expectation } from "../lib/policy/model/expectation";
-import type { PolicyManifest } from "../lib/policy/model/schema";
-import type { Workloads } from "../lib/policy/model/workloads-schema";
+import type { ProjectModel } from "./project-model";
 import { CliError } from "./stack-file";
 import { parseEnvDump } from "../lib/base/env-file";
 
@@ -49,13 +47,6 @@ export interface PromoteSeam {
     /** Rejects when the update fails. */
     up(stack: string, onOutput: (s: string) => void): Promise<PreviewFacts>;
     setTags(stack: string, tags: Readonly<Record<string, string>>): Promise<void>;
-}
-
-/** The policies, workloads and expectations of the project (its policies/ directory). */
-export interface ProjectModel {
-    readonly policies: readonly PolicyManifest[];
-    readonly workloads: Workloads;
-    readonly expectations: readonly Expectation[];
 }
 
 /** What is known about FROM and TO before anything is applied. */
@@ -346,17 +337,6 @@ export function automationSeam(projectDir: string, envVars: Record<string, strin
             for (const [k, v] of Object.entries(tags)) await s.setTag(k, v);
         },
     };
-}
-
-/** The project's policies/, workloads and expectations, loaded from the project directory (not from this CLI's). */
-export function loadProjectModel(projectDir: string): ProjectModel {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const policies = (require(path.join(projectDir, "policies")) as { policies: readonly PolicyManifest[] }).policies;
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const workloads = (require(path.join(projectDir, "policies", "workloads")) as { workloads: Workloads }).workloads;
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const expectations = (require(path.join(projectDir, "policies", "expectations")) as { expectations: readonly Expectation[] }).expectations;
-    return { policies, workloads, expectations };
 }
 
 /** `git rev-parse HEAD` in the project directory; undefined outside a git work tree. */
